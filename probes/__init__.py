@@ -1,0 +1,1 @@
+"""Protocol probes. Each module knows one protocol and nothing else."""
