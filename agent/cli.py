@@ -1,0 +1,250 @@
+"""`socle-agent …`: the operator's entry point.
+
+Every command loads settings the same way (`--config`, then `SOCLE_AGENT_CONFIG`,
+then /etc/socle-agent/agent.toml) and turns a bad file into one line per problem and
+exit code 2, never a traceback. Command bodies live in their own modules; this file
+only parses arguments and wires them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from agent import __version__
+from agent.config import AgentSettings, ConfigError, load_settings, resolve_config_path
+
+EXIT_CONFIG = 2  # bad configuration (DESIGN.md)
+EXIT_NOT_IMPLEMENTED = 3
+EXIT_FAILED = 1
+
+app = typer.Typer(
+    name="socle-agent",
+    help="Mesure le réseau d'une école face au socle numérique de base. "
+    "Measures a school's network against the socle numérique de base.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+probe_app = typer.Typer(help="Run one probe now.", no_args_is_help=True)
+spool_app = typer.Typer(help="Inspect and retry the snapshot spool.", no_args_is_help=True)
+app.add_typer(probe_app, name="probe")
+app.add_typer(spool_app, name="spool")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class State:
+    config_path: Path | None = None
+
+
+_state = State()
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    err.print(f"socle-agent: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def not_implemented(command: str) -> NoReturn:
+    fail(f"`{command}` is not implemented yet", EXIT_NOT_IMPLEMENTED)
+
+
+def settings() -> AgentSettings:
+    """Load and validate settings, or print each problem on its own line and exit 2."""
+    path = resolve_config_path(_state.config_path)
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        err.print(
+            f"socle-agent: {path}: {len(exc.problems)} problem(s) in the configuration",
+            markup=False,
+        )
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"socle-agent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Configuration file "
+            "(default: $SOCLE_AGENT_CONFIG, else /etc/socle-agent/agent.toml).",
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    _state.config_path = config
+
+
+@app.command()
+def init(
+    uai: Annotated[str | None, typer.Option(help="The school's UAI, e.g. 0751234J.")] = None,
+    classes: Annotated[int | None, typer.Option(help="Number of classes.", min=1)] = None,
+    name: Annotated[str, typer.Option(help="School name.")] = "",
+    commune: Annotated[str, typer.Option(help="Commune.")] = "",
+    collector: Annotated[str | None, typer.Option(help="Collector URL.")] = None,
+    state_dir: Annotated[Path, typer.Option(help="State directory.")] = Path(
+        "/var/lib/socle-agent"
+    ),
+    subnet: Annotated[list[str] | None, typer.Option(help="Subnet to scan (repeatable).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented configuration file (asks for what is missing on a terminal)."""
+    from agent.cli_init import write_config
+
+    write_config(
+        path=resolve_config_path(_state.config_path),
+        uai=uai,
+        classes=classes,
+        name=name,
+        commune=commune,
+        collector=collector,
+        state_dir=state_dir,
+        subnets=[_parse_subnet(s) for s in subnet or []],
+        force=force,
+    )
+
+
+def _parse_subnet(text: str) -> IPv4Network:
+    try:
+        return IPv4Network(text, strict=False)
+    except ValueError:
+        fail(f"--subnet {text!r}: expected an IPv4 network like 192.168.1.0/24", EXIT_CONFIG)
+
+
+@app.command("check-config")
+def check_config(as_json: JsonFlag = False) -> None:
+    """Validate the configuration and print it, secrets masked."""
+    from agent.config_view import effective_config, format_config
+
+    loaded = settings()
+    view = effective_config(loaded)
+    if as_json:
+        print_json(view)
+    else:
+        out.print(format_config(view), markup=False)
+        err.print(f"configuration OK: {resolve_config_path(_state.config_path)}", markup=False)
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
+) -> None:
+    """Run the scheduled daemon (or one full cycle with --once)."""
+    settings()
+    not_implemented("run")
+
+
+@app.command()
+def discover(as_json: JsonFlag = False) -> None:
+    """Discover equipment on the configured subnets (ARP, mDNS, SNMP, PJLink)."""
+    settings()
+    not_implemented("discover")
+
+
+@app.command()
+def identify(
+    host: Annotated[str, typer.Argument(help="IPv4 address of one device.")],
+    snmp_port: Annotated[int, typer.Option(help="SNMP port.")] = 161,
+    community: Annotated[str | None, typer.Option(help="SNMP community to try first.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run every protocol against one host and say what it is."""
+    settings()
+    not_implemented("identify")
+
+
+@probe_app.command("throughput")
+def probe_throughput(
+    backend: Annotated[str | None, typer.Option(help="http, speedtest or iperf3.")] = None,
+    target: Annotated[str | None, typer.Option(help="Target URL or host:port.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure throughput now and judge it against the school's thresholds."""
+    settings()
+    not_implemented("probe throughput")
+
+
+@app.command()
+def assess(as_json: JsonFlag = False) -> None:
+    """Judge the school against the socle referential."""
+    settings()
+    not_implemented("assess")
+
+
+@app.command()
+def snapshot(
+    send: Annotated[bool, typer.Option("--send", help="Deliver it to the collector now.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build a snapshot from the current state (and send it)."""
+    settings()
+    not_implemented("snapshot")
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Show the agent's state: last runs, spool, collector link."""
+    settings()
+    not_implemented("status")
+
+
+@app.command()
+def keygen() -> None:
+    """Create the agent's signing key (once; refuses to overwrite)."""
+    settings()
+    not_implemented("keygen")
+
+
+@app.command("show-key")
+def show_key(as_json: JsonFlag = False) -> None:
+    """Print the agent id (key fingerprint) and public key."""
+    settings()
+    not_implemented("show-key")
+
+
+@app.command()
+def enroll(
+    token: Annotated[str, typer.Option(help="One-time enrolment token from the collector.")],
+    collector: Annotated[
+        str | None, typer.Option(help="Collector URL (default: from the configuration).")
+    ] = None,
+) -> None:
+    """Register this agent's public key with the collector."""
+    settings()
+    not_implemented("enroll")
+
+
+@spool_app.command("retry")
+def spool_retry() -> None:
+    """Move dead-lettered snapshots back to the queue."""
+    settings()
+    not_implemented("spool retry")
+
+
+def main() -> None:
+    app()
