@@ -276,24 +276,53 @@ class DeclaredDisplay(Frozen):
     connection: Literal["network", "hdmi", "vga", "other"] = "hdmi"
 
 
+RoomKind = Literal["classroom", "head_office", "other"]
+
+
 class DeclaredClassroom(Frozen):
+    """One room as staff declared it.
+
+    `kind` lets a municipality list the head's office or a library in the same list
+    without them counting as classes. `devices` names discovered devices (IP, MAC, id
+    or name) that sit in this room: discovery alone cannot tell which classroom a
+    networked projector is in. `wifi_access_points` does the same for access points.
+    """
+
     name: str = Field(min_length=1)
+    kind: RoomKind = "classroom"
     displays: list[DeclaredDisplay] = []
     workstations: int = Field(0, ge=0)
     network_points: int | None = Field(None, ge=0)
     document_camera: bool = False
     free_access_devices: int = Field(0, ge=0)
+    devices: list[str] = []
+    wifi_access_points: list[str] = []
 
 
 class DeclaredMobilePack(Frozen):
+    """A mobile pack (classe mobile) and the kit the referential expects with it.
+
+    `None` means "not declared" (the assessment then looks at what discovery found);
+    `mixed_os` says the pack's devices do not all run the same operating system.
+    """
+
     devices: int = Field(ge=1, le=100)
     os: str = ""
     kind: Literal["tablets", "laptops"] = "tablets"
+    name: str = ""
+    mixed_os: bool = False
+    wifi_access_point: str | None = None
+    sharing_device: bool | None = None
+    projection_device: bool | None = None
+    control_software: bool | None = None
 
 
 class DeclaredHeadOffice(Frozen):
+    """`scanner` is true for a scanner or a copier that scans; `devices` as for a room."""
+
     computer: bool | None = None
     scanner: bool | None = None
+    devices: list[str] = []
 
 
 class DeclaredEquipment(Frozen):
@@ -305,6 +334,23 @@ class DeclaredEquipment(Frozen):
     storage: list[Literal["ent", "cloud", "school_server", "nas"]] = []
     ent_name: str = ""
     wifi_switchable: bool | None = None
+
+    @model_validator(mode="after")
+    def _unique_rooms(self) -> DeclaredEquipment:
+        seen: set[str] = set()
+        placed: dict[str, str] = {}
+        for room in self.classrooms:
+            if room.name in seen:
+                raise ValueError(f"room {room.name!r} is declared twice")
+            seen.add(room.name)
+            for device in room.devices:
+                if device.lower() in placed:
+                    raise ValueError(
+                        f"device {device!r} is placed in both {placed[device.lower()]!r} "
+                        f"and {room.name!r}"
+                    )
+                placed[device.lower()] = room.name
+        return self
 
 
 class AgentSettings(Frozen):
