@@ -1,0 +1,212 @@
+"""`socle-collector …`: serve, migrate, and the administrator's token and agent commands.
+
+Flags override the TOML file, which overrides defaults (127.0.0.1:8443, SQLite in
+the working directory). Output meant for scripts is bare: `token create` prints
+the token alone, `agent add` the agent id alone. A bad setting exits 2 with one
+line per problem; a refused request exits 1 with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from agent.config import ConfigError
+from collector.config import CollectorConfig, load_config
+from collector.db import make_engine, safe_url
+from collector.migrate import current_revision, upgrade
+from collector.store import AdminError, Store
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+app = typer.Typer(
+    name="socle-collector",
+    help="Receives signed snapshots from school agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="One-time enrolment tokens.", no_args_is_help=True)
+agent_app = typer.Typer(help="Agent keys: add, revoke, list.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(agent_app, name="agent")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file.", dir_okay=False)
+]
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database", help="SQLAlchemy URL (overrides the file).")
+]
+_DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`7d`, `12h`, `30m`, `3600` (seconds)."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"expected a duration like 7d, 12h or 30m, got {text!r}")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def settings(
+    config: Path | None, database: str | None, listen: str | None = None
+) -> CollectorConfig:
+    try:
+        return load_config(config).with_overrides(database_url=database, listen=listen)
+    except ConfigError as exc:
+        fail("\n".join(exc.problems), EXIT_USAGE)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def open_store(config: CollectorConfig) -> Store:
+    engine = make_engine(config.database.url)
+    if config.database.migrate_on_start:
+        upgrade(engine)
+    return Store(engine)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+    listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64)] = None,
+) -> None:
+    """Run the collector (FastAPI under uvicorn)."""
+    import uvicorn
+
+    from collector.app import CONFIG_ENV_VAR, create_app
+
+    cfg = settings(config, database, listen)
+    n_workers = workers or cfg.server.workers
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger(__name__).info(
+        "database %s, listening on %s:%d",
+        safe_url(cfg.database.url),
+        cfg.server.host,
+        cfg.server.port,
+    )
+    if n_workers == 1:
+        uvicorn.run(create_app(cfg), host=cfg.server.host, port=cfg.server.port)
+        return
+    upgrade(make_engine(cfg.database.url))  # once, before the workers race to do it
+    os.environ[CONFIG_ENV_VAR] = cfg.model_copy(
+        update={"database": cfg.database.model_copy(update={"migrate_on_start": False})}
+    ).model_dump_json()
+    uvicorn.run(
+        "collector.app:app_from_environment",
+        factory=True,
+        host=cfg.server.host,
+        port=cfg.server.port,
+        workers=n_workers,
+    )
+
+
+@app.command()
+def migrate(config: ConfigOpt = None, database: DatabaseOpt = None) -> None:
+    """Upgrade the database schema to the latest revision."""
+    cfg = settings(config, database)
+    engine = make_engine(cfg.database.url)
+    upgrade(engine)
+    typer.echo(f"{safe_url(cfg.database.url)}: at revision {current_revision(engine)}")
+
+
+@token_app.command("create")
+def token_create(
+    uai: Annotated[str, typer.Option("--uai", help="The school's UAI, e.g. 0751234J.")],
+    expires: Annotated[str, typer.Option("--expires", help="Lifetime: 7d, 12h, 30m.")] = "7d",
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Issue a one-time enrolment token for a school; prints the token alone."""
+    cfg = settings(config, database)
+    try:
+        ttl = parse_duration(expires)
+        token = open_store(cfg).create_token(uai, ttl)
+    except (ValueError, AdminError) as exc:
+        fail(f"token create: {exc}", EXIT_USAGE)
+    sys.stdout.write(token + "\n")
+
+
+@agent_app.command("add")
+def agent_add(
+    uai: Annotated[str, typer.Option("--uai")],
+    public_key: Annotated[str, typer.Option("--public-key", help="base64, from show-key")],
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Register an agent's public key out of band; prints the agent id."""
+    cfg = settings(config, database)
+    try:
+        agent_id = open_store(cfg).add_agent(uai, public_key)
+    except ValueError as exc:
+        fail(f"agent add: {exc}", EXIT_USAGE)
+    except AdminError as exc:
+        fail(f"agent add: {exc}")
+    typer.echo(agent_id)
+
+
+@agent_app.command("revoke")
+def agent_revoke(
+    agent_id: Annotated[str, typer.Argument(help="Agent id (key fingerprint).")],
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Refuse this key from now on (its snapshots already stored are kept)."""
+    if not open_store(settings(config, database)).revoke_agent(agent_id):
+        fail(f"agent revoke: no active agent {agent_id}")
+    typer.echo(f"revoked {agent_id}")
+
+
+@agent_app.command("list")
+def agent_list(
+    uai: Annotated[str | None, typer.Option("--uai")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Enrolled agents, with state, last contact and snapshot count."""
+    try:
+        rows = open_store(settings(config, database)).list_agents(uai)
+    except ValueError as exc:
+        fail(f"agent list: {exc}", EXIT_USAGE)
+    if as_json:
+        data = [
+            {
+                "agent_id": r.agent_id,
+                "uai": r.uai,
+                "public_key": r.public_key,
+                "state": r.state,
+                "enrolled_via": r.enrolled_via,
+                "created_at": r.created_at.isoformat(),
+                "last_seen_at": r.last_seen_at.isoformat() if r.last_seen_at else None,
+                "last_seq": r.last_seq,
+                "clock_skew_s": r.clock_skew_s,
+                "snapshots": r.snapshots,
+            }
+            for r in rows
+        ]
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for r in rows:
+        seen = r.last_seen_at.isoformat(timespec="seconds") if r.last_seen_at else "never"
+        typer.echo(f"{r.uai}  {r.agent_id}  {r.state:<8} last seen {seen}  {r.snapshots} snapshots")
+
+
+def main() -> None:
+    app()

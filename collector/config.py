@@ -1,0 +1,96 @@
+"""Collector settings: TOML in, one frozen model out, one clear line per mistake.
+
+Precedence: command-line flags over the file over defaults. With neither file nor
+flags the collector runs on 127.0.0.1:8443 with SQLite in the working directory,
+which is enough for one municipality; a PostgreSQL URL scales it out.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.config import ConfigError, describe_validation_errors
+
+DEFAULT_DATABASE_URL = "sqlite:///socle-collector.sqlite3"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8443
+MAX_BODY_BYTES = 1024 * 1024  # issue 5: 1 MiB, compressed or decompressed
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServerSettings(Frozen):
+    host: str = DEFAULT_HOST
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    public_url: str | None = None  # base URL agents use, when behind a reverse proxy
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(Frozen):
+    url: str = DEFAULT_DATABASE_URL
+    migrate_on_start: bool = True  # SQLite users expect `serve` to just work
+
+
+class IngestSettings(Frozen):
+    max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024)
+    max_clock_skew_s: float = Field(300.0, gt=0, le=3600)
+    enrol_token_ttl_s: float = Field(7 * 86400.0, gt=0)
+
+
+class CollectorConfig(Frozen):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    def with_overrides(
+        self, *, database_url: str | None = None, listen: str | None = None
+    ) -> CollectorConfig:
+        """Apply `--database` and `--listen HOST:PORT` on top of the file."""
+        data: dict[str, Any] = self.model_dump()
+        if database_url:
+            data["database"]["url"] = database_url
+        if listen:
+            host, port = parse_listen(listen)
+            data["server"].update(host=host, port=port)
+        return CollectorConfig.model_validate(data)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--listen expects HOST:PORT, got {text!r}")
+    return host.strip("[]") or DEFAULT_HOST, int(port)
+
+
+def load_config(path: Path | None) -> CollectorConfig:
+    """Defaults when path is None; ConfigError with one line per problem otherwise."""
+    if path is None:
+        return CollectorConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, [f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"{path}: cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"{path}: not valid TOML: {exc}"]) from None
+    try:
+        return CollectorConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, describe_validation_errors(exc, raw)) from None
