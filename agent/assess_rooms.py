@@ -35,9 +35,10 @@ def coverage_status(covered: int, classes: int, known: bool) -> Status:
 
 
 def missing_message(missing: int, classes: int, fr_what: str, en_what: str) -> LocalText:
+    verb_fr = "n'a" if missing <= 1 else "n'ont"
     return text(
         f"{missing} {plural_fr(missing, 'classe', 'classes')} sur {classes} "
-        f"{'n’a' if missing <= 1 else 'n’ont'} pas {fr_what}, ni découvert ni déclaré",
+        f"{verb_fr} pas {fr_what}, ni découvert ni déclaré",
         f"{missing} {plural_en(missing, 'classroom', 'classrooms')} out of {classes} "
         f"{'has' if missing == 1 else 'have'} no {en_what}, discovered or declared",
     )
@@ -56,26 +57,32 @@ def _device_item(device: AssessedDevice, room: str | None, source: str = "discov
 
 
 def evaluate_display(ctx: Context, spec: CriterionSpec) -> Outcome:
+    """Rooms with a display (declared, placed discovered, or both), plus discovered displays
+    no room names. A room that declares only a *networked* display is paired with one such
+    unplaced discovered display, so the same projector is not counted twice."""
     assert isinstance(spec, DisplaySpec)
     displays = ctx.inp.of_category(spec.categories)
+    loose = ctx.unplaced(displays)
     items: list[Item] = []
-    covered_rooms = 0
     counts = {"discovered": 0, "declared": 0, "both": 0}
     for room in ctx.classrooms:
         seen = ctx.in_room(room.name, displays)
         if not seen and not room.displays:
             continue
+        paired = None
+        if not seen and all(d.connection == "network" for d in room.displays) and loose:
+            paired = loose.pop(0)
+            seen = [paired]
         source = "both" if seen and room.displays else ("discovered" if seen else "declared")
-        covered_rooms += 1
         counts[source] += 1
-        items.append(_room_display_item(room, seen, source))
-    loose = ctx.unplaced(displays)
+        items.append(_room_display_item(room, seen, source, paired is not None))
     items.extend(_device_item(device, ctx.room_of(device)) for device in loose)
     counts["discovered"] += len(loose)
-    covered = min(ctx.classes, covered_rooms + len(loose))
+    rooms_with = counts["declared"] + counts["both"] + counts["discovered"] - len(loose)
+    covered = min(ctx.classes, rooms_with + len(loose))
     status = coverage_status(covered, ctx.classes, ctx.inventory_declared)
     evidence = [
-        f"{covered_rooms} classe(s) déclarée(s) avec affichage / declared rooms with a display",
+        f"{rooms_with} classe(s) déclarée(s) avec affichage / declared rooms with a display",
         f"{len(loose)} affichage(s) découvert(s) sans pièce déclarée / discovered, room unknown",
     ]
     figures = {"classes": float(ctx.classes), "covered": float(covered)}
@@ -94,12 +101,23 @@ def evaluate_display(ctx: Context, spec: CriterionSpec) -> Outcome:
     return Outcome(status=status, message=message, evidence=evidence, items=items, figures=figures)
 
 
-def _room_display_item(room: DeclaredClassroom, seen: list[AssessedDevice], source: str) -> Item:
+def _room_display_item(
+    room: DeclaredClassroom, seen: list[AssessedDevice], source: str, paired: bool
+) -> Item:
     declared = [
         f"déclaré : {_DISPLAY_FR.get(d.kind, d.kind)} ({d.connection})" for d in room.displays
     ]
     found = [f"découvert : {device.label}" for device in seen]
     evidence = [*found, *declared]
+    if paired:
+        evidence.append(
+            "affichage réseau déclaré apparié à un affichage découvert sans pièce "
+            "(pièce supposée) / declared networked display paired with an unplaced one"
+        )
+    elif source == "declared" and all(d.connection == "network" for d in room.displays):
+        evidence.append(
+            "déclaré en réseau mais non découvert (éteint ?) / declared networked, not discovered"
+        )
     for device in seen:
         evidence.extend(device.evidence)
     return Item.model_validate(

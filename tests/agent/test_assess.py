@@ -94,7 +94,7 @@ def test_eight_class_school_yields_exactly_the_expected_checklist() -> None:
     assert assessment.size == "medium"
     display = assessment.criterion("classroom_display")
     assert display.message.fr == (
-        "2 classes sur 8 n’ont pas d'affichage collectif, ni découvert ni déclaré"
+        "2 classes sur 8 n'ont pas d'affichage collectif, ni découvert ni déclaré"
     )
     assert [(item.room, item.source) for item in display.items] == [
         ("C1", "declared"),

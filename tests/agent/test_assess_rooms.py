@@ -61,6 +61,24 @@ def projectors(count: int, **extra: Any) -> list[Any]:
         ),
         ("a printer is not a display", 2, {}, [device("x", "printer")], "unknown", 0, {}),
         ("more displays than classes", 2, {}, projectors(4), "met", 2, {"discovered": 4}),
+        (
+            "declared networked display pairs with an unplaced discovered one",
+            2,
+            {"classrooms": rooms(1, displays=NET)},
+            projectors(1),
+            "partly_met",
+            1,
+            {"both": 1, "discovered": 0},
+        ),
+        (
+            "declared networked display not discovered still counts as declared",
+            2,
+            {"classrooms": rooms(2, displays=NET)},
+            projectors(1),
+            "met",
+            2,
+            {"both": 1, "declared": 1},
+        ),
     ],
 )
 def test_display(
@@ -85,7 +103,7 @@ def test_display_message_names_the_missing_classrooms_in_both_languages() -> Non
     result = criterion(inp, "classroom_display")
     assert result.status == "partly_met"
     assert result.message.fr == (
-        "3 classes sur 8 n’ont pas d'affichage collectif, ni découvert ni déclaré"
+        "3 classes sur 8 n'ont pas d'affichage collectif, ni découvert ni déclaré"
     )
     assert result.message.en == (
         "3 classrooms out of 8 have no collective display, discovered or declared"
@@ -208,3 +226,10 @@ def test_network_points_message_names_short_rooms() -> None:
     result = criterion(make_input(2, declared), "network_points")
     assert "moins de 2 : CP" in result.message.fr
     assert "fewer than 2: CP" in result.message.en
+
+
+def test_declared_networked_display_not_discovered_is_flagged() -> None:
+    result = criterion(make_input(1, {"classrooms": rooms(1, displays=NET)}), "classroom_display")
+    (item,) = result.items
+    assert item.source == "declared"
+    assert any("not discovered" in line for line in item.evidence)
