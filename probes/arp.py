@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +93,23 @@ def find_interface(
     for if_name, addrs in addresses().items():
         if name is not None and if_name != name:
             continue
-        ips = [IPv4Address(a.address) for a in addrs if a.family == socket.AF_INET]
         macs = [a.address for a in addrs if a.family == psutil.AF_LINK]
-        for ip in ips:
-            if ip in subnet and macs:
+        for addr in addrs:
+            if addr.family == socket.AF_INET and macs and _holds(addr, subnet):
                 try:
-                    return Interface(if_name, ip, normalise_mac(macs[0]))
+                    return Interface(if_name, IPv4Address(addr.address), normalise_mac(macs[0]))
                 except ValueError:
                     continue
     return None
+
+
+def _holds(addr: Any, subnet: IPv4Network) -> bool:
+    """Our address is in the subnet, or the subnet is part of the interface's network."""
+    try:
+        local = IPv4Interface(f"{addr.address}/{getattr(addr, 'netmask', None) or 32}")
+    except ValueError:
+        return False
+    return local.ip in subnet or subnet.subnet_of(local.network)
 
 
 def read_neighbours(

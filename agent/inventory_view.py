@@ -1,0 +1,165 @@
+"""Views of the inventory: what may leave the box, what the state store keeps, what a
+terminal shows.
+
+Privacy lives here. Infrastructure (projectors, printers, NAS, APs…) is listed with
+vendor, model, IP and MAC. Computers, tablets, phones and anything unidentified are
+only counted by kind, plus how many of them use a randomised MAC; their MACs, names
+and mDNS instance names never appear in `shareable()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.inventory import Device, Inventory
+from agent.inventory_health import alerts
+from agent.state import DeviceRecord
+
+# Categories the snapshot schema lists; anything else that is not personal is "other".
+LISTED = frozenset(
+    {
+        "projector",
+        "interactive_display",
+        "presentation_device",
+        "printer",
+        "mfp",
+        "scanner",
+        "nas",
+        "access_point",
+        "wlan_controller",
+        "switch",
+        "router",
+    }
+)
+CATEGORY_ORDER = (
+    *sorted(LISTED),
+    "camera",
+    "other",
+    "computer",
+    "tablet_or_phone",
+    "unknown",
+)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def shareable_health(device: Device) -> dict[str, Any]:
+    """The snapshot's DeviceHealth shape: supplies, lamp hours, errors."""
+    health = device.health
+    return {
+        "supplies": [
+            {"description": s["description"], "percent": s["percent"]}
+            for s in health.get("supplies", [])
+        ][:64],
+        "lamp_hours": health.get("lamp_hours", [])[:8],
+        "errors": {k[:64]: v[:64] for k, v in list(health.get("errors", {}).items())[:32]},
+    }
+
+
+def shareable(inventory: Inventory) -> dict[str, Any]:
+    """Inventory for the snapshot (agent.snapshot.Inventory): listed infrastructure, counted people."""
+    listed: list[dict[str, Any]] = []
+    by_kind: dict[str, int] = {}
+    private = 0
+    for device in inventory.devices:
+        if device.personal or device.mac is None:
+            kind = (
+                device.category if device.category in ("computer", "tablet_or_phone") else "unknown"
+            )
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+            private += device.private_address
+            continue
+        listed.append(
+            {
+                "category": device.category if device.category in LISTED else "other",
+                "vendor": device.vendor[:256],
+                "model": device.model[:256],
+                "name": device.name[:256],
+                "ip": str(device.ip) if device.ip else None,
+                "mac": device.mac,
+                "serial": device.serial[:256],
+                "health": shareable_health(device),
+                "evidence": [e[:256] for e in device.evidence[:32]],
+                "first_seen": _iso(device.first_seen),
+                "last_seen": _iso(device.last_seen),
+            }
+        )
+    return {"infrastructure": listed, "personal": {"by_kind": by_kind, "private_address": private}}
+
+
+def records(inventory: Inventory) -> list[DeviceRecord]:
+    """Records for `agent.state.StateStore.record_cycle` (stay on the box)."""
+    return [
+        DeviceRecord(
+            device_id=device.id,
+            category=device.category,
+            personal=device.personal,
+            confidence=device.confidence,
+            vendor=device.vendor,
+            model=device.model,
+            name=device.name,
+            ip=str(device.ip) if device.ip else None,
+            mac=device.mac,
+            serial=device.serial,
+            private_address=device.private_address,
+            evidence=device.evidence,
+            health=device.health,
+            first_seen=device.first_seen,
+            last_seen=device.last_seen,
+        )
+        for device in inventory.devices
+    ]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of `socle-agent discover`'s table (text only: the terminal escapes nothing)."""
+
+    category: str
+    vendor: str
+    model: str
+    ip: str
+    mac: str
+    evidence: str
+    health: str
+    flags: str
+
+
+def rows_by_category(inventory: Inventory, show_personal: bool = False) -> dict[str, list[Row]]:
+    """Devices grouped by category in a stable order; personal devices hidden unless asked."""
+    groups: dict[str, list[Row]] = {}
+    for device in inventory.devices:
+        if device.personal and not show_personal:
+            continue
+        groups.setdefault(device.category, []).append(
+            Row(
+                category=device.category,
+                vendor=device.vendor or str(device.facts.get("oui.vendor", "")),
+                model=device.model,
+                ip=str(device.ip or ""),
+                mac=device.mac or "",
+                evidence="; ".join(device.evidence[:3]),
+                health="; ".join(_health_summary(device)),
+                flags=",".join(sorted(device.flags)),
+            )
+        )
+    order = {name: index for index, name in enumerate(CATEGORY_ORDER)}
+    return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+
+
+def _health_summary(device: Device) -> list[str]:
+    health = device.health
+    parts = alerts(health)
+    if "page_count" in health:
+        parts.append(f"{health['page_count']} pages")
+    if health.get("lamp_hours"):
+        parts.append("lamp " + "/".join(f"{h} h" for h in health["lamp_hours"]))
+    return parts
+
+
+def personal_counts(inventory: Inventory) -> dict[str, int]:
+    return dict(shareable(inventory)["personal"]["by_kind"])
