@@ -233,3 +233,18 @@ def test_declared_networked_display_not_discovered_is_flagged() -> None:
     (item,) = result.items
     assert item.source == "declared"
     assert any("not discovered" in line for line in item.evidence)
+
+
+@pytest.mark.parametrize(
+    ("classrooms", "expected"),
+    [
+        ([{"name": "CP"}, {"name": "CP"}], "room 'CP' is declared twice"),
+        (
+            [{"name": "CP", "devices": ["10.0.1.1"]}, {"name": "CE1", "devices": ["10.0.1.1"]}],
+            "device '10.0.1.1' is placed in both 'CP' and 'CE1'",
+        ),
+    ],
+)
+def test_declared_rooms_are_unambiguous(classrooms: list[Any], expected: str) -> None:
+    with pytest.raises(ValueError, match=expected):
+        make_input(2, {"classrooms": classrooms})

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.assess_model import PresenceRecord
 from agent.config import Holiday, ScheduleSettings
@@ -101,3 +103,22 @@ def test_state_intervals_and_subtract() -> None:
     hole = [(t0 + timedelta(minutes=10), t0 + timedelta(minutes=20))]
     pieces = subtract([(t0, t0 + timedelta(minutes=30))], hole)
     assert union_hours(pieces) == pytest.approx(20 / 60)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 7 * 24 * 60), st.booleans()),
+        max_size=60,
+    )
+)
+def test_on_time_never_exceeds_observed_time(samples: list[tuple[str, int, bool]]) -> None:
+    records = [
+        PresenceRecord(device_id=ap, at=NOW - timedelta(minutes=minutes), present=on)
+        for ap, minutes, on in samples
+    ]
+    report = wifi_on_time(records, SCHEDULE, NOW)
+    for ap in report.access_points:
+        assert 0 <= ap.on_outside_h <= ap.observed_outside_h + 1e-6
+        assert ap.observed_outside_h <= 168 - LESSON_H_IN_WINDOW + 1e-6
+    assert report.school_on_outside_h <= report.school_observed_outside_h + 1e-6
+    assert report.school_on_outside_h <= sum(ap.on_outside_h for ap in report.access_points) + 0.1
