@@ -186,6 +186,19 @@ class StateStore:
         )
         return [json.loads(row[0]) for row in rows]
 
+    def timed_measurements(
+        self, kind: str, since: datetime
+    ) -> list[tuple[datetime, bool, dict[str, Any]]]:
+        """(started_at, ok, record) oldest first: the status page charts records over time."""
+        rows = self._rows(
+            "SELECT started_at, ok, record FROM measurements WHERE kind = ? AND started_at >= ?"
+            " ORDER BY started_at",
+            (kind, _iso(since)),
+        )
+        return [
+            (datetime.fromisoformat(at), bool(ok), json.loads(record)) for at, ok, record in rows
+        ]
+
     # -- inventory ---------------------------------------------------------------------
 
     def record_cycle(self, cycle_at: datetime, devices: Sequence[DeviceRecord]) -> None:
@@ -303,6 +316,15 @@ class StateStore:
             (job,),
         )
         return _job_run(rows[0]) if rows else None
+
+    def last_runs(self) -> dict[str, JobRun]:
+        """The latest run of every job that ever ran, by job name (status page: last runs)."""
+        rows = self._rows(
+            "SELECT job, started_at, finished_at, ok, summary, error FROM job_runs AS j"
+            " WHERE id = (SELECT id FROM job_runs WHERE job = j.job"
+            " ORDER BY started_at DESC, id DESC LIMIT 1) ORDER BY job"
+        )
+        return {run.job: run for run in map(_job_run, rows)}
 
     # -- small values ------------------------------------------------------------------
 

@@ -1,0 +1,163 @@
+"""The JSON API (`/api/v1/…`): the same views as the pages, for scripts and municipal IT.
+
+Versioned in the path so a fleet tool written against v1 keeps working when the page
+changes. Measurement records are filtered to known keys: a measurer may store more
+(server names, raw samples) than a LAN client needs to see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from agent.state import DeviceRecord
+from agent.status.bandwidth import flag, number
+from agent.status.data import (
+    Sources,
+    assessment_summary,
+    bandwidth_view,
+    collector_view,
+    runs_view,
+)
+from agent.status.inventory import build_inventory, health_of
+from agent.status.redact import Redactor
+
+MAX_DAYS = 90  # what the state store keeps
+NUMERIC_KEYS = (
+    "down_mbps",
+    "up_mbps",
+    "line_down_mbps",
+    "line_up_mbps",
+    "idle_rtt_ms",
+    "loaded_rtt_ms",
+    "jitter_ms",
+    "bytes_used",
+    "duration_s",
+    "streams",
+)
+_GET_HEAD = ["GET", "HEAD"]
+
+
+def _json(data: Any) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(data))
+
+
+def _device(device: DeviceRecord) -> dict[str, Any]:
+    return {
+        "id": device.device_id,
+        "category": device.category,
+        "vendor": device.vendor,
+        "model": device.model,
+        "name": device.name,
+        "ip": device.ip,
+        "mac": device.mac,
+        "serial": device.serial,
+        "evidence": device.evidence,
+        "health": asdict(health_of(device.health)),
+        "first_seen": device.first_seen,
+        "last_seen": device.last_seen,
+    }
+
+
+def measurement_entry(at: datetime, ok: bool, record: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"at": at, "ok": ok}
+    for key in NUMERIC_KEYS:
+        value = number(record, key)
+        if value is not None:
+            entry[key] = value
+    verdict = {k: v for k in ("minimum_met", "desirable_met") if (v := flag(record, k)) is not None}
+    if verdict:
+        entry["verdict"] = verdict
+    return entry
+
+
+class Api:
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/api/v1")
+        router.add_api_route("/status", self.status, methods=_GET_HEAD)
+        router.add_api_route("/inventory", self.inventory, methods=_GET_HEAD)
+        router.add_api_route("/measurements", self.measurements, methods=_GET_HEAD)
+        return router
+
+    def status(self) -> JSONResponse:
+        settings = self.sources.settings()
+        runtime = self.sources.runtime()
+        redactor = Redactor(settings)
+        now = datetime.now(UTC)
+        bw = bandwidth_view(self.sources, settings, now)
+        collector = collector_view(settings, runtime, redactor)
+        school = settings.school
+        return _json(
+            {
+                "generated_at": now,
+                "school": {
+                    "uai": school.uai,
+                    "name": school.name,
+                    "commune": school.commune,
+                    "classes": school.classes,
+                    "size": school.effective_size,
+                },
+                "agent": {
+                    "version": runtime.version,
+                    "started_at": runtime.started_at,
+                    "uptime_s": round(runtime.uptime_s(now), 1),
+                    "clock_synchronised": runtime.clock_synchronised,
+                },
+                "bandwidth": {
+                    "levels": asdict(bw.levels),
+                    "window_days": bw.window_days,
+                    **asdict(bw.judgement),
+                    "latest": asdict(bw.latest) if bw.latest else None,
+                    "latency": asdict(bw.latency) if bw.latency else None,
+                },
+                "jobs": [asdict(row) for row in runs_view(self.sources, runtime, redactor)],
+                "collector": {
+                    "url": collector.url,
+                    **collector.spool.model_dump(exclude={"last_error"}),
+                    "last_error": collector.last_error,
+                    "clock_skew_warning": collector.skew_warning,
+                },
+                "data_budget": runtime.data_budget,
+                "assessment": assessment_summary(self.sources.store.latest_assessment()),
+            }
+        )
+
+    def inventory(self) -> JSONResponse:
+        inventory = build_inventory(self.sources.store.devices())
+        return _json(
+            {
+                "devices": [_device(d) for _, devices in inventory.groups for d in devices],
+                "personal": {
+                    "by_category": inventory.personal,
+                    "total": inventory.personal_total,
+                    "private_address": inventory.private_address,
+                },
+                "unidentified": {
+                    "by_vendor": inventory.unknown_by_vendor,
+                    "total": inventory.unknown_total,
+                },
+            }
+        )
+
+    def measurements(
+        self,
+        kind: Literal["throughput", "latency"] = "throughput",
+        days: int = Query(30, ge=1, le=MAX_DAYS),
+    ) -> JSONResponse:
+        since = datetime.now(UTC) - timedelta(days=days)
+        rows = self.sources.store.timed_measurements(kind, since)
+        return _json(
+            {
+                "kind": kind,
+                "since": since,
+                "measurements": [measurement_entry(at, ok, record) for at, ok, record in rows],
+            }
+        )

@@ -1,0 +1,67 @@
+"""`create_status_app`: the local status page as one FastAPI app.
+
+Read-only by construction: every route is GET/HEAD and the guard in front refuses any
+other method. FastAPI's generated docs are off — they load scripts from a CDN, which the
+CSP forbids and an offline school box cannot reach anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agent.config import AgentSettings
+from agent.state import StateStore
+from agent.status.api import Api
+from agent.status.data import LevelsFor, Sources, default_levels
+from agent.status.guard import Guard, PasswordCheck
+from agent.status.metrics import build_registry
+from agent.status.pages import Pages
+from agent.status.runtime import RuntimeInfo
+
+SettingsSource = AgentSettings | Callable[[], AgentSettings]
+RuntimeArg = RuntimeInfo | Callable[[], RuntimeInfo]
+
+
+def _callable_settings(settings: SettingsSource) -> Callable[[], AgentSettings]:
+    if isinstance(settings, AgentSettings):
+        return lambda: settings
+    return settings
+
+
+def _callable_runtime(runtime: RuntimeArg) -> Callable[[], RuntimeInfo]:
+    if isinstance(runtime, RuntimeInfo):
+        return lambda: runtime
+    return runtime
+
+
+def create_status_app(
+    settings: SettingsSource,
+    store: StateStore,
+    runtime: RuntimeArg,
+    *,
+    levels: LevelsFor = default_levels,
+) -> FastAPI:
+    """Build the app. Pass callables for `settings` and `runtime` to keep the page live
+    (a SIGHUP reload or a new spool depth shows on the next request); `levels` lets the
+    daemon use a municipality's referential instead of the national thresholds."""
+    sources = Sources(_callable_settings(settings), store, _callable_runtime(runtime), levels)
+
+    def password_hash() -> str | None:
+        secret = sources.settings().status_page.password_hash
+        return secret.get_secret_value() if secret is not None else None
+
+    app = FastAPI(title="socle-agent status", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(Pages(sources).router())
+    app.include_router(Api(sources).router())
+    registry = build_registry(sources)
+
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", metrics, methods=["GET", "HEAD"])
+    app.add_middleware(Guard, check=PasswordCheck(password_hash))
+    return app
