@@ -266,6 +266,8 @@ class StatusPageSettings(Frozen):
 
 class PathSettings(Frozen):
     state_dir: Path = Path("/var/lib/socle-agent")
+    # A municipality's own referential (may `extends = "builtin"`); default: the shipped one.
+    referential: Path | None = None
 
 
 DisplayKind = Literal["projector", "tni", "vpi", "eti", "screen"]
