@@ -174,7 +174,7 @@ INFRA: tuple[tuple[str, Template], ...] = (
 )  # fmt: skip
 
 LAPTOP = Template(
-    "computer", "Lenovo", "ThinkPad", ("54:e1:ad", "e8:6a:64", "8c:ec:4b"), private_mac_ratio=0.2
+    "computer", "Dell", "Latitude 3440", ("8c:ec:4b", "00:26:b9"), private_mac_ratio=0.2
 )
 TABLET = Template("tablet_or_phone", "Apple", "iPad", ("f0:18:98", "3c:22:fb"), private_mac_ratio=0.6)
 AGENT_OUI = "dc:a6:32"  # Raspberry Pi Trading

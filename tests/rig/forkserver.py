@@ -9,7 +9,8 @@ This process imports everything once, then for each request forks a child that
 ``main``.  Each child is still one process per host and per service, visible in
 ``ip netns pids`` and killed by the rig's teardown.
 
-Protocol (line-oriented JSON on stdin/stdout):
+Protocol (line-oriented JSON on stdin/stdout; ``{"kind": "linger"}`` keeps the
+server alive after stdin closes, for a detached rig):
   request  {"netns": "/run/netns/NAME", "kind": "snmpsim|mdns|pjlink", "args": [...],
             "log": "/path/file.log"}
   reply    {"pid": 1234} or {"error": "..."}
@@ -143,11 +144,15 @@ def serve() -> None:
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
+    linger = False
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
             req = json.loads(line)
+            if req.get("kind") == "linger":
+                linger = True
+                continue
             entry = entries[req["kind"]]
         except (ValueError, KeyError) as e:
             out.write(json.dumps({"error": f"bad request: {e!r}"}) + "\n")
@@ -159,6 +164,8 @@ def serve() -> None:
             _child(req, entry)
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
+    while linger:  # detached rig: keep children's PDEATHSIG parent alive until killed
+        signal.pause()
 
 
 if __name__ == "__main__":

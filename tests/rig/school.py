@@ -18,6 +18,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -30,10 +31,19 @@ from . import launch, topology
 from .catalog import PlanOptions, plan_school
 from .forkserver import setns_net
 from .model import Host, SchoolPlan
-from .netns import NETNS_RUN_DIR, RigUnavailable, Runner, delete_netns, missing_tools, netns_list
-from .services import ForkServer, Proc
+from .netns import (
+    NETNS_RUN_DIR,
+    RigUnavailable,
+    Runner,
+    delete_netns,
+    kill_pids,
+    missing_tools,
+    netns_list,
+)
+from .services import ForkServer, Proc, helper_env
 
 STATE_DIR = Path(tempfile.gettempdir()) / "socle-rig"
+_RIG_PREFIX = re.compile(r"^sa[0-9a-f]{4}$")
 READY_TIMEOUT_S = 30.0
 T = TypeVar("T")
 _LIVE: set[School] = set()
@@ -89,6 +99,7 @@ class School:
             self.runner = Runner()
             self._write_state()
             self.forkserver = ForkServer(self.runner, self.workdir / "forkserver.log")
+            self._write_state()
             topology.build(self.runner, self.plan)
             topology.write_etc(self.runner, self.plan)
             self.procs = launch.start_all(self.runner, self.forkserver, self.plan, self.workdir)
@@ -138,8 +149,9 @@ class School:
 
     def _write_state(self) -> None:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
-        state = {"owner_pid": os.getpid(), "workdir": str(self.workdir),
-                 "netns": topology.all_netns(self.plan)}  # fmt: skip
+        fs = self.forkserver.proc.pid if self.forkserver else None
+        state = {"owner_pid": os.getpid(), "workdir": str(self.workdir), "forkserver_pid": fs,
+                 "netns": topology.all_netns(self.plan), "plan": self.plan.to_dict()}  # fmt: skip
         (STATE_DIR / f"{self.plan.prefix}.json").write_text(json.dumps(state))
 
     # running things inside ----------------------------------------------------
@@ -173,14 +185,22 @@ class School:
 
     def python_in(self, host: str, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a Python snippet (this interpreter, repo importable) inside a host's namespace."""
-        from .services import helper_env
+        return self.run_in(host, [sys.executable, "-c", code], timeout=timeout, env=helper_env())
 
-        import sys
+    def check(self, kind: str, args: dict[str, Any], host: str = "agent", timeout: float = 60) -> Any:
+        """Run one of ``checks.py``'s clients inside ``host``'s namespace; parsed JSON result."""
+        argv = [sys.executable, "-m", "tests.rig.checks", kind, json.dumps(args)]
+        cp = self.run_in(host, argv, timeout=timeout, env=helper_env())
+        if cp.returncode != 0:
+            raise RuntimeError(f"check {kind} failed in {host}: {cp.stderr.strip()[-2000:]}")
+        return json.loads(cp.stdout)
 
-        return subprocess.run(
-            self._argv(host, [sys.executable, "-c", code]), capture_output=True, text=True,
-            timeout=timeout, env=helper_env(), cwd=str(launch.REPO_ROOT),
-        )  # fmt: skip
+    def detach(self) -> None:
+        """Leave the rig running after this process exits (CLI ``up`` without ``--hold``)."""
+        if self.forkserver is not None:
+            self.forkserver.linger()
+        with _LOCK:
+            _LIVE.discard(self)
 
     def run_coro_in(self, host: str, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run ``asyncio.run(factory())`` in a thread moved into the host's namespace.
@@ -225,36 +245,54 @@ def build_school(**options: Any) -> School:
 def cleanup_stale(prefix: str = "sa", include_live: bool = False) -> list[str]:
     """Delete namespaces of rigs whose owner process is gone; return removed names.
 
-    A rig's namespaces are named ``<prefix><4 hex>-<x>``.  With ``include_live``
+    A rig's namespaces are named ``<rig prefix>-<x>``; rig prefixes are ``sa<4 hex>``
+    (or any prefix with a state file in ``STATE_DIR``) starting with ``prefix``.  With ``include_live``
     rigs whose owner still runs are removed too (use from the CLI ``down``).
     """
     runner = Runner()
     try:
-        pat = re.compile(rf"^({re.escape(prefix)}[0-9a-f]{{4}})-")
         groups: dict[str, list[str]] = {}
         for name in netns_list(runner):
-            m = pat.match(name)
-            if m:
-                groups.setdefault(m.group(1), []).append(name)
+            rig = name.split("-", 1)[0]
+            ours = _RIG_PREFIX.match(rig) or (STATE_DIR / f"{rig}.json").exists()
+            if "-" in name and rig.startswith(prefix) and ours:
+                groups.setdefault(rig, []).append(name)
         removed: list[str] = []
         for rig, names in groups.items():
             state_file = STATE_DIR / f"{rig}.json"
             if not include_live and _owner_alive(state_file):
                 continue
+            state = _read_state(state_file)
+            if state.get("forkserver_pid"):
+                kill_pids([int(state["forkserver_pid"])], grace_s=0.2)
             delete_netns(runner, names)
-            if state_file.exists():
-                shutil.rmtree(json.loads(state_file.read_text()).get("workdir", ""), True)
-                state_file.unlink(missing_ok=True)
+            if state.get("workdir"):
+                shutil.rmtree(state["workdir"], ignore_errors=True)
+            state_file.unlink(missing_ok=True)
             removed.extend(names)
         return removed
     finally:
         runner.close()
 
 
+def _read_state(state_file: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(state_file.read_text()))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def running_rigs() -> dict[str, dict[str, Any]]:
+    """State (owner pid, plan, ...) of rigs started on this machine, by prefix."""
+    if not STATE_DIR.is_dir():
+        return {}
+    return {p.stem: _read_state(p) for p in sorted(STATE_DIR.glob("*.json"))}
+
+
 def _owner_alive(state_file: Path) -> bool:
     try:
-        pid = int(json.loads(state_file.read_text())["owner_pid"])
-    except (FileNotFoundError, ValueError, KeyError):
+        pid = int(_read_state(state_file)["owner_pid"])
+    except (ValueError, KeyError, TypeError):
         return False
     if pid == os.getpid():
         return True

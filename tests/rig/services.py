@@ -146,6 +146,12 @@ class ForkServer:
             raise RuntimeError(f"fork server refused {kind}: {reply}")
         return int(reply["pid"])  # type: ignore[call-overload]
 
+    def linger(self) -> None:
+        """Tell the server to stay up after our stdin closes (detached rig)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b'{"kind": "linger"}\n')
+        self.proc.stdin.flush()
+
     def close(self) -> None:
         """Stop the server (its children get SIGTERM through PDEATHSIG)."""
         if self.proc.poll() is None:
@@ -161,7 +167,7 @@ def snmpd_conf(ip: str, community: str, descr: str, state_dir: Path) -> str:
     return (
         f"agentAddress udp:{ip}:161\n"
         f"rocommunity {community} default\n"
-        f'sysDescr "{descr}"\n'
+        f"sysDescr {descr}\n"
         "sysName socle-rig-router\nsysLocation Local technique\n"
         "sysContact rig@ecole.example\nsysServices 78\n"
         f"persistentDir {state_dir}\n"
