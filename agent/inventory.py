@@ -210,14 +210,21 @@ class Inventory:
     def _find_or_create(
         self, key: str, facts: Mapping[str, FactValue], ips: Sequence[IPv4Address], at: datetime
     ) -> Device:
-        links = {key, *identity_keys(facts), *interface_macs(facts)}
+        links = {key, *interface_macs(facts)}
         if not key.startswith("ip:"):  # a MAC for a device so far known only by its IP
             links |= {f"ip:{ip}" for ip in ips}
-        ids = sorted({self._alias[k] for k in links if k in self._alias})
+        ids = {self._alias[k] for k in links if k in self._alias}
+        for identity in identity_keys(facts):
+            owner = self._alias.get(identity)
+            if owner is None or self._distinct(owner, ips):
+                continue
+            ids.add(owner)
+            links.add(identity)
         if not ids:
-            device = Device(id=key, first_seen=at, last_seen=at)
-            self._devices[key] = device
-            ids = [key]
+            links |= {i for i in identity_keys(facts) if i not in self._alias}
+        if not ids:
+            self._devices[key] = Device(id=key, first_seen=at, last_seen=at)
+            ids = {key}
         survivor = min((self._devices[i] for i in ids), key=lambda d: (d.first_seen, d.id))
         for other in ids:
             if other != survivor.id:
@@ -229,6 +236,14 @@ class Inventory:
                 self._alias[link] = survivor.id
         self._alias[survivor.id] = survivor.id
         return survivor
+
+    def _distinct(self, device_id: str, ips: Sequence[IPv4Address]) -> bool:
+        """Already seen this cycle at other addresses: a shared serial or Cast id is then a
+        firmware default (every unit of a model says the same), not one device."""
+        device = self._devices.get(device_id)
+        return (
+            device is not None and bool(device.cycle_ips) and not set(ips) & set(device.cycle_ips)
+        )
 
     def _merge(self, survivor: Device, other: Device) -> None:
         """Two records were one device all along (same serial, Cast id or interface MAC)."""

@@ -232,3 +232,20 @@ def test_a_failing_classifier_does_not_lose_the_cycle() -> None:
     inv = Inventory(broken)
     summary = inv.ingest([arp("10.0.0.10", PRINTER)], T0)
     assert summary.seen == 1 and inv.devices[0].category == "unknown"
+
+
+def test_a_serial_shared_by_live_devices_is_a_firmware_default() -> None:
+    inv = Inventory(rules)
+    batch = []
+    for i in range(3):
+        ip, mac = f"10.0.0.{10 + i}", f"00:26:ab:00:00:{i:02x}"
+        pj = Observation(
+            probe="pjlink",
+            ip=IPv4Address(ip),
+            facts={"pjlink.class": 2, "pjlink.serial": "X4HK7300123"},
+        )
+        batch += [arp(ip, mac), pj]
+    inv.ingest(batch, T0)
+    inv.ingest(batch, T1)
+    assert len(inv.devices) == 3
+    assert all(d.category == "projector" for d in inv.devices)

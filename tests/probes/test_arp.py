@@ -48,8 +48,10 @@ def test_read_neighbours_keeps_complete_entries_on_the_interface(tmp_path: Path)
 
 def test_timing_follows_arp_scan_defaults() -> None:
     timing = SweepTiming()
+    assert timing.attempts == 2  # arp-scan --retry: total tries per host
+    assert timing.interval_s == pytest.approx(0.0013125)  # 42-byte frames at 256 kbit/s
     assert [timing.wait_after(i) for i in range(3)] == [0.5, 0.75, 1.125]
-    assert timing.worst_case_s(254) < 4.0
+    assert timing.worst_case_s(254) < 3.0
 
 
 def test_scan_targets_skips_own_and_excluded_addresses() -> None:
