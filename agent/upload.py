@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 import httpx
 
-from agent.keys import AgentKey
-from agent.signing import SNAPSHOTS_PATH, signed_post
+from agent.config import AgentSettings
+from agent.keys import AgentKey, KeyFileError, load_key, load_or_create_key
+from agent.signing import ENROLL_PATH, SNAPSHOTS_PATH, signed_post
+from agent.snapshot import SnapshotContent
 from agent.spool import LinkStatus, Spool, SpoolItem
 
 log = logging.getLogger(__name__)
@@ -127,8 +132,10 @@ class Uploader:
         timeout_s: float = 20.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.spool = spool
+        self._clock = clock  # injectable: tests play a Raspberry Pi with a wrong clock
         self.key = key
         self.url = collector_url.rstrip("/") + SNAPSHOTS_PATH
         self.backoff = backoff or Backoff()
@@ -156,9 +163,7 @@ class Uploader:
 
     async def send(self, item: SpoolItem) -> SendResult:
         """Sign now (with any learned clock correction) and post one snapshot."""
-        from datetime import UTC, datetime
-
-        created = datetime.fromtimestamp(time.time() + self._clock_offset_s, UTC)
+        created = datetime.fromtimestamp(self._clock() + self._clock_offset_s, UTC)
         request = signed_post(self.url, item.body, self.key, created=created)
         try:
             response = await self._client.send(request)
@@ -237,3 +242,100 @@ class Uploader:
             _, waiting = await asyncio.wait(sleepers, timeout=pause, return_when="FIRST_COMPLETED")
             for task in waiting:
                 task.cancel()
+
+
+# --- functions for agent/cli.py -------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """Enrolment or an immediate send that did not succeed; the message says why."""
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    agent_id: str
+    uai: str
+    collector_url: str
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    seq: int
+    stored: bool
+    reason: str
+
+
+def _collector_url(settings: AgentSettings, override: str | None) -> str:
+    url = (override or settings.collector.url or "").rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise DeliveryError("no collector URL: set collector.url or pass --collector URL")
+    return url
+
+
+async def enroll_async(
+    settings: AgentSettings,
+    token: str,
+    collector_url: str | None = None,
+    *,
+    client: httpx.AsyncClient | None = None,
+) -> EnrolResult:
+    """Register this agent's public key with the collector, proving possession by signing."""
+    url = _collector_url(settings, collector_url)
+    key = load_or_create_key(settings.paths.state_dir)
+    uai = settings.school.uai
+    body = json.dumps({"token": token, "uai": uai, "public_key": key.public_key_text}).encode()
+    request = signed_post(url + ENROLL_PATH, body, key, gzip_encoded=False)
+    own = client is None
+    http = client or httpx.AsyncClient(timeout=settings.collector.timeout_s)
+    try:
+        response = await http.send(request)
+    except httpx.TransportError as exc:
+        raise DeliveryError(f"cannot reach {url}: {type(exc).__name__}") from None
+    finally:
+        if own:
+            await http.aclose()
+    if response.status_code != 201:
+        code, detail, _ = _error_body(response)
+        raise DeliveryError(f"enrolment refused (HTTP {response.status_code} {code}): {detail}")
+    return EnrolResult(key.agent_id, uai, url)
+
+
+def enroll(settings: AgentSettings, token: str, collector_url: str | None = None) -> EnrolResult:
+    """`socle-agent enroll --token T [--collector URL]` (the token is never logged)."""
+    return asyncio.run(enroll_async(settings, token, collector_url))
+
+
+async def send_snapshot_now_async(
+    settings: AgentSettings,
+    content: SnapshotContent,
+    *,
+    collector_url: str | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> DeliveryOutcome:
+    """Spool `content` as a new snapshot, then deliver the queue up to it, once."""
+    url = _collector_url(settings, collector_url)
+    try:
+        key = load_key(settings.paths.state_dir)
+    except KeyFileError as exc:
+        raise DeliveryError(str(exc)) from None
+    with Spool.in_state_dir(settings.paths.state_dir) as spool:
+        seq = spool.enqueue_snapshot(content, agent_id=key.agent_id, uai=settings.school.uai)
+        async with Uploader(
+            spool, key, url, client=client, timeout_s=settings.collector.timeout_s
+        ) as uploader:
+            report = await uploader.drain(until_seq=seq)
+        if report.failure is not None:
+            return DeliveryOutcome(
+                seq, False, f"not delivered, kept in the spool: {report.failure.reason}"
+            )
+        refused = spool.dead_letter_reason(seq)
+        if refused is not None:
+            return DeliveryOutcome(seq, False, f"refused by the collector: {refused[1]}")
+        return DeliveryOutcome(seq, True, "stored by the collector")
+
+
+def send_snapshot_now(
+    settings: AgentSettings, content: SnapshotContent, collector_url: str | None = None
+) -> DeliveryOutcome:
+    """`socle-agent snapshot --send`: exit 0 only if `outcome.stored`."""
+    return asyncio.run(send_snapshot_now_async(settings, content, collector_url=collector_url))

@@ -109,6 +109,9 @@ def parse_signature_fields(signature_input: str, signature: str) -> ParsedSignat
     sig_value, _ = signatures[label]
     if not isinstance(members, list) or not isinstance(sig_value, bytes):
         raise SignatureFormatError("signature input must be an inner list, signature bytes")
+    if f":{base64.b64encode(sig_value).decode()}:" not in signature:
+        # Non-canonical base64 (stray padding bits) would let a changed field still verify.
+        raise SignatureFormatError("signature is not canonical base64")
     components: list[str] = []
     for item, item_params in members:
         if not isinstance(item, str) or item_params:

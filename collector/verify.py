@@ -1,7 +1,8 @@
 """Who sent this request, and is it intact? The collector's signature policy.
 
-Stricter than RFC 9421 requires, on purpose: exactly one signature, covering
-exactly the components agents sign, with `created`, `keyid` and `nonce`. Checks
+Stricter than RFC 9421 requires, on purpose: exactly one signature, covering at
+least the components agents sign (other signers may cover more header fields),
+with `created`, `keyid` and `nonce`. Checks
 run cheapest first and every failure becomes a `Rejection` with a stable code,
 so the HTTP layer never has to guess a status (and never returns a 5xx for bad
 input). The nonce is only returned here; remembering it is the store's job,
@@ -10,9 +11,11 @@ inside the transaction that stores the snapshot, so it works across instances.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -25,6 +28,9 @@ from collector.rfc9421 import (
 )
 
 COVERED_COMPONENTS = frozenset({"@method", "@target-uri", "content-digest", "content-type"})
+DERIVED = frozenset({"@method", "@target-uri", "@authority", "@scheme", "@path", "@query"})
+_FIELD_NAME = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]+$")
+_NEVER_COVERED = frozenset({"signature", "signature-input"})
 ALLOWED_PARAMS = frozenset({"created", "keyid", "nonce", "alg", "expires"})
 MAX_SKEW_S = 300.0  # issue 5: `created` more than 5 minutes away from our clock is refused
 NONCE_MIN_CHARS, NONCE_MAX_CHARS = 16, 128
@@ -111,13 +117,8 @@ def verify_request(
     digest_field = _header(headers, "content-digest")
     if digest_field is None:
         raise Rejection(400, "missing_digest", "Content-Digest is required")
-    values = {
-        "@method": method.upper(),
-        "@target-uri": target_uri,
-        "content-digest": digest_field,
-        "content-type": _header(headers, "content-type") or "",
-    }
     try:
+        values = _component_values(parsed.components, method, target_uri, headers)
         base = signature_base(values, parsed.components, parsed.params)
         record.public_key.verify(parsed.signature, base)
     except (SignatureFormatError, InvalidSignature, ValueError):
@@ -132,13 +133,40 @@ def verify_request(
     return Verified(keyid, record.uai, nonce, created, skew, params)
 
 
+def _component_values(
+    components: tuple[str, ...], method: str, target_uri: str, headers: Mapping[str, str]
+) -> dict[str, str]:
+    """Values of the covered components; a missing covered field fails the signature."""
+    url = urlsplit(target_uri)
+    derived = {
+        "@method": method.upper(),
+        "@target-uri": target_uri,
+        "@authority": url.netloc.lower(),
+        "@scheme": url.scheme.lower(),
+        "@path": url.path or "/",
+        "@query": f"?{url.query}",
+    }
+    values: dict[str, str] = {}
+    for name in components:
+        value = derived.get(name) if name.startswith("@") else _header(headers, name)
+        if value is None:
+            raise ValueError(f"covered component {name} is not in the request")
+        values[name] = value
+    return values
+
+
 def _check_shape(
     components: tuple[str, ...], params: dict[str, int | str], covered: frozenset[str]
 ) -> None:
-    if len(set(components)) != len(components) or set(components) != covered:
+    if len(set(components)) != len(components) or not covered <= set(components):
         raise Rejection(
-            401, "bad_signature", f"signature must cover exactly: {', '.join(sorted(covered))}"
+            401, "bad_signature", f"signature must cover at least: {', '.join(sorted(covered))}"
         )
+    for name in components:
+        derived_ok = name in DERIVED
+        field_ok = bool(_FIELD_NAME.match(name)) and name not in _NEVER_COVERED
+        if not (derived_ok or field_ok):
+            raise Rejection(401, "bad_signature", f"cannot verify a signature covering {name}")
     unknown = set(params) - ALLOWED_PARAMS
     if unknown:
         raise Rejection(401, "bad_signature", f"unexpected signature parameter {min(unknown)}")

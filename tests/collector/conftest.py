@@ -1,0 +1,3 @@
+from tests.collector.live import collector
+
+__all__ = ["collector"]
