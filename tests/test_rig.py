@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 from netaddr import EUI
@@ -24,6 +25,7 @@ from tests.rig.pjlink_projector import ProjectorState, auth_digest, serve
 from tests.rig.recordings import REPO_ROOT
 from tests.rig.services import helper_env
 
+T = TypeVar("T")
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
 
@@ -76,7 +78,7 @@ def test_ground_truth_round_trips_through_json() -> None:
 # -- PJLink simulator on loopback ------------------------------------------------
 
 
-async def _with_projector(state: ProjectorState, port: int, coro: Callable[[], object]) -> object:
+async def _with_projector(state: ProjectorState, port: int, coro: Callable[[], Awaitable[T]]) -> T:
     task = asyncio.create_task(serve("127.0.0.1", state, port))
     for _ in range(100):
         await asyncio.sleep(0.01)
@@ -87,7 +89,7 @@ async def _with_projector(state: ProjectorState, port: int, coro: Callable[[], o
         except OSError:
             continue
     try:
-        return await coro()  # type: ignore[misc]
+        return await coro()
     finally:
         task.cancel()
 
@@ -95,12 +97,12 @@ async def _with_projector(state: ProjectorState, port: int, coro: Callable[[], o
 async def test_pjlink_auth_and_errors() -> None:
     state = ProjectorState(password="secret", mac="64:eb:8c:00:00:01", pjlink_class=2)
 
-    async def run() -> object:
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
         ok = await pjlink_query("127.0.0.1", ["%1POWR ?", "%2SNUM ?", "%1XXXX ?"], "secret", 14352)
         bad = await pjlink_query("127.0.0.1", ["%1POWR ?"], "wrong", 14352)
         return ok, bad
 
-    ok, bad = await _with_projector(state, 14352, run)  # type: ignore[misc]
+    ok, bad = await _with_projector(state, 14352, run)
     assert ok["greeting"].startswith("PJLINK 1 ") and len(ok["greeting"]) == 17
     assert ok["replies"] == ["%1POWR=1", "%2SNUM=X4HK7300123", "%1XXXX=ERR1"]
     assert bad["replies"] == ["PJLINK ERRA"]
@@ -145,7 +147,9 @@ def test_router_snmpd_counters_are_live(school: School) -> None:
     rt = school.host("router")
     args = {"ip": rt.ip, "community": "public", "oid": IF_HC_IN_OCTETS}
     before = sum(map(int, school.check("walk", args).values()))
-    school.run_in("agent", ["ping", "-c", "20", "-i", "0.01", "-s", "1400", "-q", school.plan.inet_ip])
+    school.run_in(
+        "agent", ["ping", "-c", "20", "-i", "0.01", "-s", "1400", "-q", school.plan.inet_ip]
+    )
     deadline = time.monotonic() + 10  # net-snmp caches interface counters for a few seconds
     while (after := sum(map(int, school.check("walk", args).values()))) <= before + 20 * 1400:
         assert time.monotonic() < deadline, (before, after)
@@ -157,7 +161,8 @@ def test_every_mdns_service_is_browsable_from_the_agent(school: School) -> None:
     expected = {(s.type, s.instance): (h, s) for h in school.hosts for s in h.mdns}
     types = sorted({t for t, _ in expected})
     found = school.check(
-        "mdns", {"types": types, "expect": len(expected), "timeout_s": 8, "ip": school.host("agent").ip}
+        "mdns",
+        {"types": types, "expect": len(expected), "timeout_s": 8, "ip": school.host("agent").ip},
     )
     seen = {(f["type"], f["instance"]): f for f in found}
     assert set(expected) <= set(seen), set(expected) - set(seen)
@@ -171,11 +176,17 @@ def test_pjlink_projectors_answer_tcp_and_udp_search(school: School) -> None:
     projectors = [h for h in school.hosts if h.pjlink]
     assert projectors
     vp = projectors[0]
+    assert vp.pjlink is not None
     cmds = ["%1POWR ?", "%1NAME ?", "%1INF1 ?", "%1INF2 ?", "%1CLSS ?", "%2SNUM ?", "%1NOPE ?"]
     got = school.check("pjlink", {"ip": vp.ip, "commands": cmds})
     assert got["greeting"] == "PJLINK 0"
-    assert got["replies"][:5] == ["%1POWR=1", f"%1NAME={vp.pjlink.name}", "%1INF1=EPSON",  # type: ignore[union-attr]
-                                  "%1INF2=EB-4770W", "%1CLSS=2"]  # fmt: skip
+    assert got["replies"][:5] == [
+        "%1POWR=1",
+        f"%1NAME={vp.pjlink.name}",
+        "%1INF1=EPSON",
+        "%1INF2=EB-4770W",
+        "%1CLSS=2",
+    ]
     assert got["replies"][6] == "%1NOPE=ERR1"
     acks = school.check("search", {"broadcast": "10.77.1.255", "wait_s": 1.0})
     assert sorted(acks) == sorted([[h.ip, f"%2ACKN={h.mac}\r"] for h in projectors])
@@ -193,7 +204,17 @@ def test_speedtest_names_resolve_to_the_inet_host(school: School) -> None:
 
 
 def _iperf(school: School, reverse: bool) -> float:
-    argv = ["iperf3", "-c", school.plan.inet_ip, "-t", "3", "-O", "1", "-J", *(["-R"] if reverse else [])]
+    argv = [
+        "iperf3",
+        "-c",
+        school.plan.inet_ip,
+        "-t",
+        "3",
+        "-O",
+        "1",
+        "-J",
+        *(["-R"] if reverse else []),
+    ]
     cp = school.run_in("agent", argv, timeout=30)
     return float(json.loads(cp.stdout)["end"]["sum_received"]["bits_per_second"]) / 1e6
 
@@ -233,8 +254,13 @@ def test_owner_death_is_cleaned_up(how: signal.Signals, school: School) -> None:
         "from tests.rig import build_school; import time; s = build_school(hosts=2, classrooms=1);"
         "s.start(); print(s.plan.prefix, flush=True); time.sleep(60)"
     )
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                         env=helper_env(), cwd=str(REPO_ROOT))  # fmt: skip
+    p = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=helper_env(),
+        cwd=str(REPO_ROOT),
+    )
     prefix = p.stdout.readline().strip()  # type: ignore[union-attr]
     assert prefix.startswith("sa")
     p.send_signal(how)

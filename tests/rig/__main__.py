@@ -14,7 +14,6 @@ truth, run the agent against it and take it down, without writing Python.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from typing import Any
@@ -30,7 +29,11 @@ def table(plan: dict[str, Any]) -> str:
     for h in plan["hosts"]:
         snmp = h["snmp"]["community"] + f" ({h['snmp']['source']})" if h["snmp"] else ""
         mdns = ",".join(sorted({s["type"].split(".")[0] for s in h["mdns"]}))
-        pj = "yes" + (" (pw)" if h["pjlink"] and h["pjlink"]["password"] else "") if h["pjlink"] else ""
+        pj = (
+            "yes" + (" (pw)" if h["pjlink"] and h["pjlink"]["password"] else "")
+            if h["pjlink"]
+            else ""
+        )
         mac = h["mac"] + (" *" if h["private_mac"] else "")
         rows.append((h["name"], h["role"], h["category"] or "", h["ip"], mac, snmp, mdns, pj))
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
@@ -47,9 +50,12 @@ def table(plan: dict[str, Any]) -> str:
 
 def _up(args: argparse.Namespace) -> int:
     opts: dict[str, Any] = {
-        "classrooms": args.classrooms, "hosts": args.hosts, "down_mbit": args.down_mbit,
-        "up_mbit": args.up_mbit, "force_profiles": args.profiles,
-    }  # fmt: skip
+        "classrooms": args.classrooms,
+        "hosts": args.hosts,
+        "down_mbit": args.down_mbit,
+        "up_mbit": args.up_mbit,
+        "force_profiles": args.profiles,
+    }
     if args.prefix:
         opts["prefix"] = args.prefix
     school = build_school(**opts)
@@ -59,7 +65,9 @@ def _up(args: argparse.Namespace) -> int:
         print(f"rig unavailable: {e}", file=sys.stderr)
         return 2
     print(table(school.plan.to_dict()))
-    print(f"up in {school.bringup_s:.2f} s; run things with: ip netns exec {school.host('agent').netns} ...")
+    print(
+        f"up in {school.bringup_s:.2f} s; run things with: ip netns exec {school.host('agent').netns} ..."
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(school.to_json())

@@ -15,7 +15,8 @@ import random
 from dataclasses import dataclass, field, replace
 
 from . import recordings
-from .model import Category, Host, MdnsService, PjlinkSpec, SchoolPlan, SnmpSpec
+from .mdns_catalog import cast_services, nas_services, printer_services, scanner_service
+from .model import Category, Host, MdnsService, PjlinkSpec, Role, SchoolPlan, SnmpSpec
 
 MAX_LAN_HOSTS = 252  # a /24 minus network, broadcast, router and agent
 
@@ -35,148 +36,154 @@ class Template:
     private_mac_ratio: float = 0.0  # share of hosts of this kind using a random MAC
 
 
-def _printer_services(model: str, mfg: str, note: str, mfp: bool) -> tuple[MdnsService, ...]:
-    """The DNS-SD set a network printer publishes (IPP Everywhere + raw 9100 + LPD)."""
-    txt = {
-        "txtvers": "1",
-        "qtotal": "1",
-        "rp": "ipp/print",
-        "ty": f"{mfg} {model}",
-        "product": f"({mfg} {model})",
-        "usb_MFG": mfg,
-        "usb_MDL": model,
-        "note": note,
-        "UUID": "{uuid}",
-        "adminurl": "http://{ip}/",
-        "pdl": "application/pdf,image/urf,image/pwg-raster,application/postscript",
-        "Color": "T",
-        "Duplex": "T",
-    }
-    if mfp:
-        txt.update({"Scan": "T", "Fax": "T"})
-    inst = f"{mfg} {model} [{{mac6}}]"
-    services = [
-        MdnsService("_ipp._tcp", inst, 631, txt),
-        MdnsService("_ipps._tcp", inst, 631, {**txt, "TLS": "1.2"}),
-        MdnsService(
-            "_pdl-datastream._tcp",
-            inst,
-            9100,
-            {k: txt[k] for k in ("txtvers", "ty", "product", "usb_MFG", "usb_MDL", "note")},
-        ),
-    ]
-    if mfp:
-        services.append(_scanner_service(model, mfg, note))
-    return tuple(services)
-
-
-def _scanner_service(model: str, mfg: str, note: str) -> MdnsService:
-    """eSCL (AirScan) scanner announcement."""
-    txt = {
-        "txtvers": "1",
-        "vers": "2.63",
-        "ty": f"{mfg} {model}",
-        "note": note,
-        "UUID": "{uuid}",
-        "adminurl": "http://{ip}/",
-        "rs": "eSCL",
-        "representation": "http://{ip}/images/icon.png",
-        "pdl": "application/pdf,image/jpeg",
-        "cs": "color,grayscale,binary",
-        "is": "platen,adf",
-        "duplex": "T",
-    }
-    return MdnsService("_uscan._tcp", f"{mfg} {model} [{{mac6}}]", 80, txt)
-
-
-def _nas_services(model: str, vendor: str, icon_model: str) -> tuple[MdnsService, ...]:
-    """SMB share plus the Finder icon hint (``model=`` is NOT the real model)."""
-    return (
-        MdnsService("_smb._tcp", "{host}", 445, {}),
-        MdnsService("_device-info._tcp", "{host}", 0, {"model": icon_model}),
-        MdnsService(
-            "_http._tcp",
-            "{host}",
-            5000,
-            {"vendor": vendor, "model": model, "serial": "{serial}", "version_major": "7"},
-        ),
-    )
-
-
-def _cast_services(model: str, mfg: str, friendly: str, airplay: bool) -> tuple[MdnsService, ...]:
-    """Screen-mirroring receivers: Google Cast, optionally AirPlay."""
-    out = [
-        MdnsService(
-            "_googlecast._tcp",
-            f"{model.replace(' ', '-')}-{{uuidhex}}",
-            8009,
-            {"id": "{uuidhex}", "md": model, "fn": friendly, "ve": "05", "ca": "4101", "st": "0"},
-        )
-    ]
-    if airplay:
-        out.append(
-            MdnsService(
-                "_airplay._tcp",
-                friendly,
-                7000,
-                {"deviceid": "{mac}", "model": model, "manufacturer": mfg, "srcvers": "366.0"},
-            )
-        )
-    return tuple(out)
-
-
 PROJECTOR = Template(
-    "projector", "Epson", "EB-4770W", ("64:eb:8c", "00:26:ab"),
-    recording="projector/epson-projector_eb-4770w", profile="rig_projector", pjlink=True,
-)  # fmt: skip
+    "projector",
+    "Epson",
+    "EB-4770W",
+    ("64:eb:8c", "00:26:ab"),
+    recording="projector/epson-projector_eb-4770w",
+    profile="rig_projector",
+    pjlink=True,
+)
 TNI = Template(
-    "interactive_display", "Promethean", "ActivPanel Nickel", ("6c:dc:6a",),
-    mdns=_cast_services("ActivPanel Nickel", "Promethean", "{room} ActivPanel", airplay=False),
-)  # fmt: skip
+    "interactive_display",
+    "Promethean",
+    "ActivPanel Nickel",
+    ("6c:dc:6a",),
+    mdns=cast_services("ActivPanel Nickel", "Promethean", "{room} ActivPanel", airplay=False),
+)
 
 INFRA: tuple[tuple[str, Template], ...] = (
-    ("switch-baie", Template(
-        "switch", "Cisco", "SG350-10", ("00:1b:54", "00:25:b5"),
-        recording="switch/ciscosb_sg350-10")),
-    ("ap-preau", Template(
-        "access_point", "Ubiquiti", "UAP-nanoHD", ("24:5a:4c", "fc:ec:da"),
-        recording="access_point/unifi_nanohd", profile="rig_ap")),
-    ("ap-bcd", Template(
-        "access_point", "HPE Aruba", "IAP-225", ("24:de:c6", "00:0b:86"),
-        recording="access_point/aruba-instant", profile="rig_ap")),
-    ("nas-synology", Template(
-        "nas", "Synology", "DS916+", ("00:11:32",), recording="nas/dsm_ds916",
-        profile="rig_nas", mdns=_nas_services("DS916+", "Synology", "Xserve"))),
-    ("nas-qnap", Template(
-        "nas", "QNAP", "TVS-871U-RP", ("24:5e:be",), recording="nas/qnap",
-        mdns=_nas_services("TVS-871U-RP", "QNAP", "Xserve"))),
-    ("printer-hp", Template(
-        "printer", "HP", "Color LaserJet Pro M252dw", ("40:b0:34", "f8:0d:ac"),
-        recording="printer/jetdirect_m252dw", profile="rig_printer",
-        mdns=_printer_services("Color LaserJet Pro M252dw", "HP", "Bureau direction", False))),
-    ("mfp-ricoh", Template(
-        "mfp", "Ricoh", "Aficio MP C3002", ("00:26:73",), recording="printer/ricoh_mpc3002",
-        mdns=_printer_services("Aficio MP C3002", "RICOH", "Salle des maitres", True))),
-    ("printer-brother", Template(
-        "printer", "Brother", "HL-5370DW", ("00:80:77", "00:1b:a9"),
-        recording="printer/brother_hl5370dw",
-        mdns=_printer_services("HL-5370DW series", "Brother", "Classe CP", False))),
-    ("mfp-kyocera", Template(
-        "mfp", "Kyocera", "FS-1028MFP", ("d4:f0:c9",), recording="printer/kyocera",
-        mdns=_printer_services("FS-1028MFP", "Kyocera", "Couloir", True))),
-    ("scanner-epson", Template(
-        "scanner", "Epson", "DS-860", ("64:eb:8c",), recording="printer/epson-scanner_ds-860",
-        mdns=(_scanner_service("DS-860", "EPSON", "Direction"),))),
-    ("clickshare", Template(
-        "presentation_device", "Barco", "ClickShare CSE-200", ("00:04:a5",),
-        recording="display/clickshare_main",
-        mdns=_cast_services("ClickShare CSE-200", "Barco", "ClickShare-BCD", airplay=True))),
-)  # fmt: skip
+    (
+        "switch-baie",
+        Template(
+            "switch",
+            "Cisco",
+            "SG350-10",
+            ("00:1b:54", "00:25:b5"),
+            recording="switch/ciscosb_sg350-10",
+        ),
+    ),
+    (
+        "ap-preau",
+        Template(
+            "access_point",
+            "Ubiquiti",
+            "UAP-nanoHD",
+            ("24:5a:4c", "fc:ec:da"),
+            recording="access_point/unifi_nanohd",
+            profile="rig_ap",
+        ),
+    ),
+    (
+        "ap-bcd",
+        Template(
+            "access_point",
+            "HPE Aruba",
+            "IAP-225",
+            ("24:de:c6", "00:0b:86"),
+            recording="access_point/aruba-instant",
+            profile="rig_ap",
+        ),
+    ),
+    (
+        "nas-synology",
+        Template(
+            "nas",
+            "Synology",
+            "DS916+",
+            ("00:11:32",),
+            recording="nas/dsm_ds916",
+            profile="rig_nas",
+            mdns=nas_services("DS916+", "Synology", "Xserve"),
+        ),
+    ),
+    (
+        "nas-qnap",
+        Template(
+            "nas",
+            "QNAP",
+            "TVS-871U-RP",
+            ("24:5e:be",),
+            recording="nas/qnap",
+            mdns=nas_services("TVS-871U-RP", "QNAP", "Xserve"),
+        ),
+    ),
+    (
+        "printer-hp",
+        Template(
+            "printer",
+            "HP",
+            "Color LaserJet Pro M252dw",
+            ("40:b0:34", "f8:0d:ac"),
+            recording="printer/jetdirect_m252dw",
+            profile="rig_printer",
+            mdns=printer_services("Color LaserJet Pro M252dw", "HP", "Bureau direction", False),
+        ),
+    ),
+    (
+        "mfp-ricoh",
+        Template(
+            "mfp",
+            "Ricoh",
+            "Aficio MP C3002",
+            ("00:26:73",),
+            recording="printer/ricoh_mpc3002",
+            mdns=printer_services("Aficio MP C3002", "RICOH", "Salle des maitres", True),
+        ),
+    ),
+    (
+        "printer-brother",
+        Template(
+            "printer",
+            "Brother",
+            "HL-5370DW",
+            ("00:80:77", "00:1b:a9"),
+            recording="printer/brother_hl5370dw",
+            mdns=printer_services("HL-5370DW series", "Brother", "Classe CP", False),
+        ),
+    ),
+    (
+        "mfp-kyocera",
+        Template(
+            "mfp",
+            "Kyocera",
+            "FS-1028MFP",
+            ("d4:f0:c9",),
+            recording="printer/kyocera",
+            mdns=printer_services("FS-1028MFP", "Kyocera", "Couloir", True),
+        ),
+    ),
+    (
+        "scanner-epson",
+        Template(
+            "scanner",
+            "Epson",
+            "DS-860",
+            ("64:eb:8c",),
+            recording="printer/epson-scanner_ds-860",
+            mdns=(scanner_service("DS-860", "EPSON", "Direction"),),
+        ),
+    ),
+    (
+        "clickshare",
+        Template(
+            "presentation_device",
+            "Barco",
+            "ClickShare CSE-200",
+            ("00:04:a5",),
+            recording="display/clickshare_main",
+            mdns=cast_services("ClickShare CSE-200", "Barco", "ClickShare-BCD", airplay=True),
+        ),
+    ),
+)
 
 LAPTOP = Template(
     "computer", "Dell", "Latitude 3440", ("8c:ec:4b", "00:26:b9"), private_mac_ratio=0.2
 )
-TABLET = Template("tablet_or_phone", "Apple", "iPad", ("f0:18:98", "3c:22:fb"), private_mac_ratio=0.6)
+TABLET = Template(
+    "tablet_or_phone", "Apple", "iPad", ("f0:18:98", "3c:22:fb"), private_mac_ratio=0.6
+)
 AGENT_OUI = "dc:a6:32"  # Raspberry Pi Trading
 ROUTER_OUI = "00:24:d4"  # Freebox SAS: a typical French school "box"
 
@@ -222,12 +229,18 @@ def client_list(classrooms: int, count: int) -> list[tuple[str, Template, int | 
 
 def _fill(value: str, host: Host, room: str) -> str:
     mac_hex = host.mac.replace(":", "")
-    uuidhex = hashlib.md5(f"{host.name}/{host.mac}".encode()).hexdigest()[:12]  # noqa: S324
+    uuidhex = hashlib.md5(f"{host.name}/{host.mac}".encode()).hexdigest()[:12]
     uuid = f"564e4333-4a31-{mac_hex[:4]}-8000-{mac_hex}"
     return value.format(
-        ip=host.ip, mac=host.mac.upper(), mac6=mac_hex[-6:].upper(), host=host.name,
-        uuid=uuid, uuidhex=uuidhex + mac_hex[:4], serial=f"RIG{mac_hex[-6:].upper()}", room=room,
-    )  # fmt: skip
+        ip=host.ip,
+        mac=host.mac.upper(),
+        mac6=mac_hex[-6:].upper(),
+        host=host.name,
+        uuid=uuid,
+        uuidhex=uuidhex + mac_hex[:4],
+        serial=f"RIG{mac_hex[-6:].upper()}",
+        room=room,
+    )
 
 
 def _services(t: Template, host: Host) -> list[MdnsService]:
@@ -282,20 +295,46 @@ def plan_school(opts: PlanOptions) -> SchoolPlan:
     entries = devices + client_list(opts.classrooms, n_hosts - len(devices))
     addrs = list(lan.hosts())
     first = 9 if n_hosts <= len(addrs) - 9 else 2  # leave .3-.9 free when there is room
-    router = Host("router", "router", "router", "Free", "Freebox (rig router)",
-                  ip=str(addrs[0]), mac=_mac(rng, ROUTER_OUI), netns=f"{opts.prefix}-rt",
-                  oui=ROUTER_OUI)  # fmt: skip
-    agent = Host("agent", "agent", "computer", "Raspberry Pi", "socle-agent box",
-                 ip=str(addrs[1]), mac=_mac(rng, AGENT_OUI), netns=f"{opts.prefix}-ag",
-                 oui=AGENT_OUI)  # fmt: skip
+    router = Host(
+        "router",
+        "router",
+        "router",
+        "Free",
+        "Freebox (rig router)",
+        ip=str(addrs[0]),
+        mac=_mac(rng, ROUTER_OUI),
+        netns=f"{opts.prefix}-rt",
+        oui=ROUTER_OUI,
+    )
+    agent = Host(
+        "agent",
+        "agent",
+        "computer",
+        "Raspberry Pi",
+        "socle-agent box",
+        ip=str(addrs[1]),
+        mac=_mac(rng, AGENT_OUI),
+        netns=f"{opts.prefix}-ag",
+        oui=AGENT_OUI,
+    )
     hosts = [router, agent]
     for idx, (name, t, room) in enumerate(entries):
         private = rng.random() < t.private_mac_ratio
         oui = None if private else t.ouis[idx % len(t.ouis)]
-        role = "client" if t in (LAPTOP, TABLET) else "device"
-        h = Host(name, role, t.category, t.vendor, t.model, ip=str(addrs[first + idx]),  # type: ignore[arg-type]
-                 mac=_mac(rng, oui), netns=f"{opts.prefix}-h{idx + 1}", classroom=room,
-                 private_mac=private, oui=oui or "")  # fmt: skip
+        role: Role = "client" if t in (LAPTOP, TABLET) else "device"
+        h = Host(
+            name,
+            role,
+            t.category,
+            t.vendor,
+            t.model,
+            ip=str(addrs[first + idx]),
+            mac=_mac(rng, oui),
+            netns=f"{opts.prefix}-h{idx + 1}",
+            classroom=room,
+            private_mac=private,
+            oui=oui or "",
+        )
         h.snmp = _snmp(t, opts.force_profiles)
         h.mdns = _services(t, h)
         if t.pjlink:
@@ -303,15 +342,32 @@ def plan_school(opts: PlanOptions) -> SchoolPlan:
             h.pjlink = opts.pjlink_overrides.get(name, base)
         hosts.append(h)
     wan_addrs = list(wan.hosts())
-    inet = Host("inet", "inet", None, "Internet", "rig internet host", ip=str(wan_addrs[0]),
-                mac=_mac(rng, None), netns=f"{opts.prefix}-in")  # fmt: skip
+    inet = Host(
+        "inet",
+        "inet",
+        None,
+        "Internet",
+        "rig internet host",
+        ip=str(wan_addrs[0]),
+        mac=_mac(rng, None),
+        netns=f"{opts.prefix}-in",
+    )
     hosts.append(inet)
-    router.snmp = SnmpSpec("public", "snmpd", "live", None, _ROUTER_DESCR, "1.3.6.1.4.1.8072.3.2.10")
+    router.snmp = SnmpSpec(
+        "public", "snmpd", "live", None, _ROUTER_DESCR, "1.3.6.1.4.1.8072.3.2.10"
+    )
     return SchoolPlan(
-        prefix=opts.prefix, lan_cidr=str(lan), wan_cidr=str(wan), router_lan_ip=router.ip,
-        router_wan_ip=str(wan_addrs[1]), inet_ip=inet.ip, down_mbit=opts.down_mbit,
-        up_mbit=opts.up_mbit, classrooms=opts.classrooms, hosts=hosts,
-    )  # fmt: skip
+        prefix=opts.prefix,
+        lan_cidr=str(lan),
+        wan_cidr=str(wan),
+        router_lan_ip=router.ip,
+        router_wan_ip=str(wan_addrs[1]),
+        inet_ip=inet.ip,
+        down_mbit=opts.down_mbit,
+        up_mbit=opts.up_mbit,
+        classrooms=opts.classrooms,
+        hosts=hosts,
+    )
 
 
 _ROUTER_DESCR = "Linux socle-rig-router (net-snmp) school internet box"

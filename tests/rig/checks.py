@@ -10,6 +10,7 @@ prints one JSON document.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -34,9 +35,12 @@ async def snmp_get(targets: list[list[str]], oid: str = "1.3.6.1.2.1.1.1.0") -> 
     async def one(ip: str, community: str) -> tuple[str, Any]:
         target = await UdpTransportTarget.create((ip, 161), timeout=1, retries=2)
         err, status, _, binds = await get_cmd(
-            engine, CommunityData(community, mpModel=1), target, ContextData(),
+            engine,
+            CommunityData(community, mpModel=1),
+            target,
+            ContextData(),
             ObjectType(ObjectIdentity(oid)),
-        )  # fmt: skip
+        )
         if err or status:
             return ip, {"error": str(err or status.prettyPrint())}
         value = binds[0][1]
@@ -64,9 +68,13 @@ async def snmp_walk(ip: str, community: str, oid: str) -> dict[str, str]:
     out: dict[str, str] = {}
     target = await UdpTransportTarget.create((ip, 161), timeout=1, retries=2)
     async for err, status, _, binds in walk_cmd(
-        engine, CommunityData(community, mpModel=1), target, ContextData(),
-        ObjectType(ObjectIdentity(oid)), lexicographicMode=False,
-    ):  # fmt: skip
+        engine,
+        CommunityData(community, mpModel=1),
+        target,
+        ContextData(),
+        ObjectType(ObjectIdentity(oid)),
+        lexicographicMode=False,
+    ):
         if err or status:
             break
         for name, val in binds:
@@ -75,7 +83,9 @@ async def snmp_walk(ip: str, community: str, oid: str) -> dict[str, str]:
     return out
 
 
-async def mdns_browse(types: list[str], expect: int, timeout_s: float, ip: str) -> list[dict[str, Any]]:
+async def mdns_browse(
+    types: list[str], expect: int, timeout_s: float, ip: str
+) -> list[dict[str, Any]]:
     """Browse DNS-SD types on the interface with address ``ip``; resolve every instance."""
     from zeroconf import IPVersion, ServiceStateChange
     from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
@@ -83,6 +93,7 @@ async def mdns_browse(types: list[str], expect: int, timeout_s: float, ip: str) 
     azc = AsyncZeroconf(interfaces=[ip], ip_version=IPVersion.V4Only)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     tasks: set[asyncio.Task[None]] = set()
+    all_found = asyncio.Event()
 
     async def resolve(stype: str, name: str) -> None:
         info = AsyncServiceInfo(stype, name)
@@ -95,6 +106,8 @@ async def mdns_browse(types: list[str], expect: int, timeout_s: float, ip: str) 
                 "server": info.server,
                 "txt": {k.decode(): (v or b"").decode() for k, v in info.properties.items()},
             }
+            if len(found) >= expect:
+                all_found.set()
 
     def on_change(zeroconf: Any, service_type: str, name: str, state_change: Any) -> None:
         if state_change is ServiceStateChange.Added:
@@ -104,9 +117,9 @@ async def mdns_browse(types: list[str], expect: int, timeout_s: float, ip: str) 
 
     full = [t.rstrip(".") + ".local." for t in types]
     browser = AsyncServiceBrowser(azc.zeroconf, full, handlers=[on_change])
-    deadline = time.monotonic() + timeout_s
-    while len(found) < expect and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    if expect > 0:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(all_found.wait(), timeout_s)
     await browser.async_cancel()
     await azc.async_close()
     return list(found.values())
@@ -120,17 +133,19 @@ async def pjlink_query(
 
     reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 3)
     greeting = (await asyncio.wait_for(reader.readuntil(b"\r"), 3)).decode().rstrip("\r")
-    replies = []
+    replies: list[str | None] = []
     prefix = ""
     if greeting.startswith("PJLINK 1 ") and password is not None:
-        prefix = hashlib.md5((greeting[9:] + password).encode()).hexdigest()  # noqa: S324
+        prefix = hashlib.md5((greeting[9:] + password).encode()).hexdigest()
     for cmd in commands:
         writer.write(f"{prefix}{cmd}\r".encode())
         prefix = ""
         await writer.drain()
         try:
-            replies.append((await asyncio.wait_for(reader.readuntil(b"\r"), 3)).decode().rstrip("\r"))
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError):
+            replies.append(
+                (await asyncio.wait_for(reader.readuntil(b"\r"), 3)).decode().rstrip("\r")
+            )
+        except (TimeoutError, asyncio.IncompleteReadError):
             replies.append(None)
             break
     writer.close()

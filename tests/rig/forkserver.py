@@ -19,6 +19,7 @@ The server prints ``{"ready": true}`` once warmed up.  EOF on stdin ends it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -26,7 +27,7 @@ import runpy
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import Any
 
@@ -67,7 +68,7 @@ class _CachedRunpy:
             self._codes[path] = code
         g: dict[str, Any] = dict(init_globals or {})
         g.update({"__name__": "<run_path>", "__file__": path})
-        exec(code, g)  # noqa: S102 - pysnmp MIB modules are Python code by design
+        exec(code, g)
         return g
 
     def __getattr__(self, name: str) -> Any:
@@ -96,13 +97,21 @@ def _warm_up() -> dict[str, Callable[[list[str]], int | None]]:
 
     from . import mdns_announcer, pjlink_projector
 
-    builder.runpy = _CachedRunpy()  # type: ignore[attr-defined]
+    builder.runpy = _CachedRunpy()
     for cls in (builder.DirMibSource, builder.ZipMibSource):
-        cls.read = _cached_read(cls.read)  # type: ignore[method-assign]
+        cls.read = _cached_read(cls.read)
     # Load every bundled MIB once in a throw-away engine: fills both caches.
     engine.SnmpEngine().get_mib_builder().load_modules()
 
     def run_snmpsim(args: list[str]) -> int | None:
+        real_setgroups = os.setgroups
+
+        def tolerant_setgroups(groups: Sequence[int]) -> None:
+            # rootless rig: the user namespace denies setgroups; nothing to drop anyway
+            with contextlib.suppress(PermissionError):
+                real_setgroups(groups)
+
+        os.setgroups = tolerant_setgroups
         sys.argv = ["snmpsim-command-responder", *args]
         return responder.main()  # type: ignore[no-any-return]
 

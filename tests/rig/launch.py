@@ -52,8 +52,20 @@ def _router(runner: Runner, plan: SchoolPlan, work: Path) -> Proc:
     state.mkdir(exist_ok=True)
     conf = work / "snmpd.conf"
     conf.write_text(snmpd_conf(rt.ip, rt.snmp.community, rt.snmp.sys_descr, state))
-    argv = ["env", "MIBS=", f"SNMP_PERSISTENT_DIR={state}", _need("snmpd"), "-f", "-C",
-            "-c", str(conf), "-Lf", str(work / "snmpd.out"), "-p", str(work / "snmpd.pid")]  # fmt: skip
+    argv = [
+        "env",
+        "MIBS=",
+        f"SNMP_PERSISTENT_DIR={state}",
+        _need("snmpd"),
+        "-f",
+        "-C",
+        "-c",
+        str(conf),
+        "-Lf",
+        str(work / "snmpd.out"),
+        "-p",
+        str(work / "snmpd.pid"),
+    ]
     check = partial(_bound, "udp", rt.ip, 161)
     return start_in_netns(runner, rt.netns, argv, work / "snmpd.log", "snmpd:router", check)
 
@@ -65,15 +77,34 @@ def _bound(proto: str, ip: str, port: int, pid: int) -> bool:
 def _inet(runner: Runner, plan: SchoolPlan, work: Path) -> list[Proc]:
     inet = plan.host("inet")
     conf = build_site(work / "www", work / "nginx", inet.ip, plan.host("agent").ip)
-    nginx = [_need("nginx"), "-c", str(conf), "-p", str(work / "nginx"), "-e",
-             str(work / "nginx" / "nginx-error.log")]  # fmt: skip
+    nginx = [
+        _need("nginx"),
+        "-c",
+        str(conf),
+        "-p",
+        str(work / "nginx"),
+        "-e",
+        str(work / "nginx" / "nginx-error.log"),
+    ]
     iperf = [_need("iperf3"), "-s", "-B", inet.ip, "-p", str(IPERF3_PORT)]
     return [
-        start_in_netns(runner, inet.netns, nginx, work / "nginx.log", "nginx:inet",
-                       partial(_bound, "tcp", inet.ip, 80)),
-        start_in_netns(runner, inet.netns, iperf, work / "iperf3.log", "iperf3:inet",
-                       partial(_bound, "tcp", inet.ip, IPERF3_PORT)),
-    ]  # fmt: skip
+        start_in_netns(
+            runner,
+            inet.netns,
+            nginx,
+            work / "nginx.log",
+            "nginx:inet",
+            partial(_bound, "tcp", inet.ip, 80),
+        ),
+        start_in_netns(
+            runner,
+            inet.netns,
+            iperf,
+            work / "iperf3.log",
+            "iperf3:inet",
+            partial(_bound, "tcp", inet.ip, IPERF3_PORT),
+        ),
+    ]
 
 
 def _snmpsim(fs: ForkServer, h: Host, work: Path) -> Proc:
@@ -84,17 +115,24 @@ def _snmpsim(fs: ForkServer, h: Host, work: Path) -> Proc:
     for d in (data, cache, novar):
         d.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(h.snmp.data_file, data / f"{h.snmp.community}.snmprec")
-    args = [f"--data-dir={data}", f"--agent-udpv4-endpoint={h.ip}:161", "--process-user=root",
-            "--process-group=root", f"--cache-dir={cache}", f"--variation-modules-dir={novar}",
-            "--log-level=error"]  # fmt: skip
+    args = [
+        f"--data-dir={data}",
+        f"--agent-udpv4-endpoint={h.ip}:161",
+        "--process-user=root",
+        "--process-group=root",
+        f"--cache-dir={cache}",
+        f"--variation-modules-dir={novar}",
+        "--log-level=error",
+    ]
     log = work / f"snmpsim-{h.name}.log"
     pid = fs.spawn(h.netns, "snmpsim", args, log)
-    return Proc(f"snmpsim:{h.name}", h.netns, pid, log, partial(socket_bound, pid, "udp", h.ip, 161))
+    return Proc(
+        f"snmpsim:{h.name}", h.netns, pid, log, partial(socket_bound, pid, "udp", h.ip, 161)
+    )
 
 
 def _mdns(fs: ForkServer, h: Host, work: Path) -> Proc:
-    spec = {"ip": h.ip, "hostname": f"{h.name}.local.",
-            "services": [asdict(s) for s in h.mdns]}  # fmt: skip
+    spec = {"ip": h.ip, "hostname": f"{h.name}.local.", "services": [asdict(s) for s in h.mdns]}
     log = work / f"mdns-{h.name}.log"
     pid = fs.spawn(h.netns, "mdns", ["--spec", json.dumps(spec)], log)
     return Proc(f"mdns:{h.name}", h.netns, pid, log, partial(log_says_ready, log))
@@ -139,6 +177,8 @@ def wait_ready(procs: list[Proc], timeout_s: float) -> None:
         pending = still
         if pending and time.monotonic() > deadline:
             names = ", ".join(p.label for p in pending)
-            raise TimeoutError(f"not ready after {timeout_s} s: {names}\n{log_tail(pending[0].log)}")
+            raise TimeoutError(
+                f"not ready after {timeout_s} s: {names}\n{log_tail(pending[0].log)}"
+            )
         if pending:
             time.sleep(POLL_S)

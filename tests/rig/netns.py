@@ -12,6 +12,7 @@ fallback: a holder process ``unshare -rm`` (user + mount namespace, tmpfs on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -60,7 +61,7 @@ class Runner:
             "echo READY && exec sleep infinity"
         )
         proc = subprocess.Popen(
-            ["unshare", "-r", "-m", "--propagation", "private", "sh", "-c", script],
+            ["unshare", "-r", "-n", "-m", "--propagation", "private", "sh", "-c", script],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -74,7 +75,16 @@ class Runner:
                 f"(unshare -rm: {err.strip() or 'no output'}); run the rig tests as root"
             )
         self.holder = proc
-        self.prefix = ["nsenter", "-t", str(proc.pid), "-U", "-m", "--"]
+        self.prefix = [
+            "nsenter",
+            "--preserve-credentials",
+            "-t",
+            str(proc.pid),
+            "-U",
+            "-n",
+            "-m",
+            "--",
+        ]
         if not ETC_NETNS.is_dir():
             self.etc_netns = Path("/nonexistent-etc-netns")  # resolv/hosts cannot be placed
 
@@ -106,7 +116,9 @@ class Runner:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             return
-        self.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", str(path)], input=text)
+        self.run(
+            ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", str(path)], input=text
+        )
 
     def close(self) -> None:
         """End the holder (its namespaces, and all netns bound there, go with it)."""
@@ -143,10 +155,8 @@ def kill_pids(pids: Sequence[int], grace_s: float = 1.0) -> None:
                 alive.discard(pid)
         time.sleep(0.02)
     for pid in alive:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _pid_alive(pid: int) -> bool:
@@ -177,6 +187,21 @@ def shape(runner: Runner, netns: str, dev: str, rate_mbit: float) -> None:
     rate_bps = int(rate_mbit * 1_000_000)
     burst = max(16 * 1514, rate_bps // 8 // 250)  # >= 4 ms of traffic, >= 16 frames
     runner.run(
-        ["tc", "-n", netns, "qdisc", "replace", "dev", dev, "root", "tbf",
-         "rate", f"{rate_bps}bit", "burst", str(burst), "latency", "50ms"]
-    )  # fmt: skip
+        [
+            "tc",
+            "-n",
+            netns,
+            "qdisc",
+            "replace",
+            "dev",
+            dev,
+            "root",
+            "tbf",
+            "rate",
+            f"{rate_bps}bit",
+            "burst",
+            str(burst),
+            "latency",
+            "50ms",
+        ]
+    )

@@ -42,7 +42,7 @@ from .netns import (
 )
 from .services import ForkServer, Proc, helper_env
 
-STATE_DIR = Path(tempfile.gettempdir()) / "socle-rig"
+STATE_DIR = Path(tempfile.gettempdir()) / f"socle-rig-{os.getuid()}"
 _RIG_PREFIX = re.compile(r"^sa[0-9a-f]{4}$")
 READY_TIMEOUT_S = 30.0
 T = TypeVar("T")
@@ -150,8 +150,13 @@ class School:
     def _write_state(self) -> None:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         fs = self.forkserver.proc.pid if self.forkserver else None
-        state = {"owner_pid": os.getpid(), "workdir": str(self.workdir), "forkserver_pid": fs,
-                 "netns": topology.all_netns(self.plan), "plan": self.plan.to_dict()}  # fmt: skip
+        state = {
+            "owner_pid": os.getpid(),
+            "workdir": str(self.workdir),
+            "forkserver_pid": fs,
+            "netns": topology.all_netns(self.plan),
+            "plan": self.plan.to_dict(),
+        }
         (STATE_DIR / f"{self.plan.prefix}.json").write_text(json.dumps(state))
 
     # running things inside ----------------------------------------------------
@@ -169,25 +174,41 @@ class School:
         return self.runner.argv(["ip", "netns", "exec", self.netns_of(host), *argv])
 
     def run_in(
-        self, host: str, argv: Sequence[str], *, timeout: float | None = 60, check: bool = False,
-        input: str | None = None, env: dict[str, str] | None = None,
-    ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = 60,
+        check: bool = False,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command inside a host's namespace; text output captured."""
         return subprocess.run(
-            self._argv(host, argv), capture_output=True, text=True, timeout=timeout,
-            check=check, input=input, env=env, cwd=str(launch.REPO_ROOT),
-        )  # fmt: skip
+            self._argv(host, argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            input=input,
+            env=env,
+            cwd=str(launch.REPO_ROOT),
+        )
 
     def popen_in(self, host: str, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         """Start a command inside a host's namespace (caller owns the process)."""
         kwargs.setdefault("cwd", str(launch.REPO_ROOT))
         return subprocess.Popen(self._argv(host, argv), **kwargs)
 
-    def python_in(self, host: str, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def python_in(
+        self, host: str, code: str, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run a Python snippet (this interpreter, repo importable) inside a host's namespace."""
         return self.run_in(host, [sys.executable, "-c", code], timeout=timeout, env=helper_env())
 
-    def check(self, kind: str, args: dict[str, Any], host: str = "agent", timeout: float = 60) -> Any:
+    def check(
+        self, kind: str, args: dict[str, Any], host: str = "agent", timeout: float = 60
+    ) -> Any:
         """Run one of ``checks.py``'s clients inside ``host``'s namespace; parsed JSON result."""
         argv = [sys.executable, "-m", "tests.rig.checks", kind, json.dumps(args)]
         cp = self.run_in(host, argv, timeout=timeout, env=helper_env())

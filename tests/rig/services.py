@@ -95,16 +95,24 @@ def helper_env() -> dict[str, str]:
 
 
 def start_in_netns(
-    runner: Runner, netns: str, argv: list[str], log: Path, label: str,
+    runner: Runner,
+    netns: str,
+    argv: list[str],
+    log: Path,
+    label: str,
     ready: Callable[[int], bool],
-) -> Proc:  # fmt: skip
+) -> Proc:
     """Start ``argv`` with ``ip netns exec`` (own session, output to ``log``)."""
     with log.open("ab") as fh:
         p = subprocess.Popen(
             runner.argv(["ip", "netns", "exec", netns, *argv]),
-            stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-            start_new_session=True, env=helper_env(), cwd=str(log.parent),
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=helper_env(),
+            cwd=str(log.parent),
+        )
     return Proc(label, netns, p.pid, log, lambda: ready(p.pid), popen=p)
 
 
@@ -114,9 +122,13 @@ class ForkServer:
     def __init__(self, runner: Runner, log: Path) -> None:
         self.proc = subprocess.Popen(
             runner.argv([sys.executable, "-m", "tests.rig.forkserver"]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("ab"),
-            start_new_session=True, env=helper_env(), cwd=str(REPO_ROOT),
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("ab"),
+            start_new_session=True,
+            env=helper_env(),
+            cwd=str(REPO_ROOT),
+        )
         self.log = log
         self._warm = False
 
@@ -144,7 +156,7 @@ class ForkServer:
         reply = self._reply()
         if "pid" not in reply:
             raise RuntimeError(f"fork server refused {kind}: {reply}")
-        return int(reply["pid"])  # type: ignore[call-overload]
+        return int(str(reply["pid"]))
 
     def linger(self) -> None:
         """Tell the server to stay up after our stdin closes (detached rig)."""

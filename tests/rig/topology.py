@@ -89,8 +89,11 @@ def build(runner: Runner, plan: SchoolPlan) -> None:
     procs = [
         subprocess.Popen(
             runner.argv(["ip", "-n", h.netns, "-batch", "-"]),
-            stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         for h in plan.hosts
     ]
     errors = []
