@@ -18,7 +18,7 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,11 @@ class DataBudget:
     """Bytes used per month, persisted in `state_dir/data_budget.json`."""
 
     def __init__(
-        self, state_dir: Path, monthly_limit_bytes: int, timezone: str = "Europe/Paris"
+        self,
+        state_dir: Path,
+        monthly_limit_bytes: int,
+        timezone: str = "Europe/Paris",
+        now: datetime | None = None,
     ) -> None:
         if monthly_limit_bytes < 0:
             raise ValueError("monthly_limit_bytes must be ≥ 0 (0 means no budget)")
@@ -61,7 +65,8 @@ class DataBudget:
         self.limit = monthly_limit_bytes or None
         self.zone = ZoneInfo(timezone)
         self._lock = threading.Lock()
-        self._spent_unknown = False
+        self._now_month = self.month_of(now or datetime.now(UTC))
+        self._spent_unknown: str | None = None  # the month whose count was lost
         self._months = self._load()
 
     @classmethod
@@ -87,7 +92,7 @@ class DataBudget:
             log.error(
                 "data budget %s unreadable (%s): assuming this month is spent", self.path, exc
             )
-            self._spent_unknown = True
+            self._spent_unknown = self._now_month
             return {}
 
     def _save(self) -> None:
@@ -112,7 +117,7 @@ class DataBudget:
 
     def used(self, when: datetime) -> int:
         month = self.month_of(when)
-        if self._spent_unknown and self.limit is not None and month not in self._months:
+        if month == self._spent_unknown and self.limit is not None and month not in self._months:
             return self.limit
         return self._months.get(month, 0)
 

@@ -44,6 +44,7 @@ class Iperf3Options:
     streams: int = 1
     connect_timeout_s: float = 5.0
     binary: str = "iperf3"
+    exit_grace_s: float = EXIT_GRACE_S
     directions: tuple[Direction, ...] = ("down", "up")
 
     @classmethod
@@ -78,7 +79,7 @@ class Iperf3Options:
 
     @property
     def timeout_s(self) -> float:
-        return self.duration_s + self.omit_s + self.connect_timeout_s + EXIT_GRACE_S
+        return self.duration_s + self.omit_s + self.connect_timeout_s + self.exit_grace_s
 
 
 def _number(mapping: Any, key: str) -> float:

@@ -196,3 +196,9 @@ def with_loaded(latency: LatencyResult, loaded: Series) -> LatencyResult:
             "failures": latency.failures + loaded.failures,
         }
     )
+
+
+def rtt_target_of(url: str) -> tuple[str, int]:
+    """(host, port) of a URL, for connect-time series (busy-link check, tests)."""
+    where = host_port(url)
+    return where.host, where.port

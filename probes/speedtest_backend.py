@@ -108,6 +108,13 @@ def parse_config(xml: bytes) -> dict[str, Any]:
     }
 
 
+class _ShutdownEvent(threading.Event):
+    """speedtest-cli polls the deprecated `isSet()`; answer it without a warning each time."""
+
+    def isSet(self) -> bool:
+        return self.is_set()
+
+
 class _Speedtest(speedtest.Speedtest):  # type: ignore[misc]  # untyped library
     """speedtest.Speedtest that can read its configuration from an explicit URL."""
 
@@ -177,7 +184,7 @@ async def run_speedtest_test(
     """Runs speedtest-cli under a hard timeout; any library error becomes a failed result."""
     started_at = utc_now()
     clock = time.perf_counter()
-    event = threading.Event()
+    event = _ShutdownEvent()
     loop = asyncio.get_running_loop()
 
     def report(item: Progress) -> None:

@@ -17,7 +17,7 @@ import socket
 import struct
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -35,7 +35,15 @@ _RANDOM = os.urandom(CHUNK_BYTES)
 _PIECES = [_RANDOM[i : i + UPLOAD_PIECE_BYTES] for i in range(0, CHUNK_BYTES, UPLOAD_PIECE_BYTES)]
 
 
-def bytes_acked(sock: socket.socket) -> int | None:
+class SockOpts(Protocol):
+    """A socket, or asyncio's TransportSocket wrapper (what anyio hands out)."""
+
+    def getsockopt(self, level: int, option: int, buflen: int) -> bytes: ...
+
+    def setsockopt(self, level: int, option: int, value: bytes) -> None: ...
+
+
+def bytes_acked(sock: SockOpts) -> int | None:
     """Bytes the peer acknowledged on this TCP socket, or None off Linux / once closed."""
     tcp_info = getattr(socket, "TCP_INFO", None)
     if tcp_info is None:
@@ -50,7 +58,7 @@ def bytes_acked(sock: socket.socket) -> int | None:
     return value
 
 
-def abort_on_close(sock: socket.socket) -> None:
+def abort_on_close(sock: SockOpts) -> None:
     """SO_LINGER 0: closing sends RST and drops queued data, so a stopped upload stops now."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -65,9 +73,9 @@ class ByteCounter:
     """
 
     moved: int = 0
-    sockets: dict[int, tuple[socket.socket, int, int]] = field(default_factory=dict)
+    sockets: dict[int, tuple[SockOpts, int, int]] = field(default_factory=dict)
 
-    def watch(self, sock: socket.socket) -> None:
+    def watch(self, sock: SockOpts) -> None:
         """Starts counting acknowledged bytes on a new connection (from its current value)."""
         if id(sock) not in self.sockets:
             start = bytes_acked(sock) or 0
@@ -101,7 +109,7 @@ def make_trace(counter: ByteCounter) -> Any:
         if event == "connection.connect_tcp.complete":
             stream = info.get("return_value")
             sock = stream.get_extra_info("socket") if stream is not None else None
-            if isinstance(sock, socket.socket):
+            if sock is not None and hasattr(sock, "getsockopt"):
                 counter.watch(sock)
 
     return trace
