@@ -183,7 +183,8 @@ async def _entity_facts(session: SnmpSession, budget: _Budget) -> dict[str, Fact
     models = await _column(session, ENT_PHYSICAL, 13, budget, _ENTITY_ROWS)
     chassis = [idx for idx, value in sorted(classes.items()) if as_int(value) == _ENTITY_CHASSIS]
     with_model = [idx for idx, value in sorted(models.items()) if as_text(value)]
-    ordered = [idx for idx in chassis if idx in with_model] + with_model + chassis
+    # With classes known, only the chassis describes the device (not a port or a USB slot).
+    ordered = [idx for idx in chassis if idx in with_model] + chassis if chassis else with_model
     if not ordered:
         return {}
     index = ordered[0]

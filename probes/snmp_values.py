@@ -10,30 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.proto import rfc1902
+from pysnmp.proto.rfc1902 import univ  # pyasn1's base types via pysnmp: no pyasn1 stubs needed
 
 from probes.base import clean_text, normalise_mac
 
 _MAC_BYTES = 6
-_INTEGERS = (
-    rfc1902.Integer32,
-    rfc1902.Counter32,
-    rfc1902.Gauge32,
-    rfc1902.Unsigned32,
-    rfc1902.TimeTicks,
-    rfc1902.Counter64,
-)
-_NOT_TEXT = (rfc1902.IpAddress, rfc1902.Bits)  # OCTET STRING subtypes that are not text
-ABSENT = (rfc1902.Null, rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
+_NOT_TEXT = (rfc1902.IpAddress, rfc1902.Bits, rfc1902.Opaque)  # OCTET STRINGs that are not text
 
 
 def is_absent(value: Any) -> bool:
     """noSuchObject, noSuchInstance, endOfMibView and NULL all mean: nothing here."""
-    return value is None or isinstance(value, ABSENT)
+    return value is None or isinstance(value, univ.Null)  # the exceptions subclass NULL
 
 
 def _octets(value: Any) -> bytes | None:
-    if not isinstance(value, rfc1902.OctetString) or isinstance(value, _NOT_TEXT):
+    if not isinstance(value, univ.OctetString) or isinstance(value, _NOT_TEXT):
         return None
     try:
         return bytes(value.asOctets())
@@ -52,7 +44,7 @@ def as_text(value: Any) -> str | None:
 
 def as_int(value: Any) -> int | None:
     """An INTEGER/Gauge/Counter/TimeTicks as int; None for strings and everything else."""
-    if isinstance(value, _INTEGERS):
+    if isinstance(value, univ.Integer):  # Integer32, Gauge32, Counter32/64, TimeTicks
         try:
             return int(value)
         except Exception:  # an Integer object without a value
@@ -62,7 +54,7 @@ def as_int(value: Any) -> int | None:
 
 def as_oid(value: Any) -> str | None:
     """An OBJECT IDENTIFIER value as dotted text; None for any other type."""
-    if isinstance(value, rfc1902.ObjectIdentifier):
+    if isinstance(value, univ.ObjectIdentifier):
         try:
             return ".".join(str(part) for part in value.asTuple())
         except Exception:  # an OID object without a value
