@@ -52,7 +52,10 @@ def _start(**options: Any) -> School:
 def school() -> Iterator[School]:
     """The default school (4 classrooms, >= 10 device hosts, 20/5 Mbit/s), shared by the session."""
     if os.geteuid() == 0:
-        cleanup_stale()  # namespaces of rigs whose owner was killed
+        try:
+            cleanup_stale()  # namespaces of rigs whose owner was killed
+        except RigUnavailable as e:
+            rig_unavailable(str(e))
     s = _start()
     try:
         yield s

@@ -96,9 +96,12 @@ class Runner:
         self, argv: Sequence[str], *, check: bool = True, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run to completion, capturing text output; raise with stderr on failure."""
-        cp = subprocess.run(
-            self.argv(argv), input=input, capture_output=True, text=True, check=False
-        )
+        try:
+            cp = subprocess.run(
+                self.argv(argv), input=input, capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError as e:
+            raise RigUnavailable(f"{e.filename or argv[0]} not found (install iproute2)") from e
         if check and cp.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed ({cp.returncode}): {cp.stderr.strip()}")
         return cp
