@@ -18,8 +18,8 @@ from markupsafe import Markup
 
 from agent.status.bandwidth import BandwidthLevels, Point
 
-WIDTH, HEIGHT = 640, 250  # viewBox units; the SVG itself is width:100%
-LEFT, RIGHT, TOP, BOTTOM = 46, 14, 12, 28  # margins for axis labels
+WIDTH, HEIGHT = 640, 260  # viewBox units; the SVG itself is width:100%
+LEFT, RIGHT, TOP, BOTTOM = 46, 14, 30, 28  # margins for axis labels and the unit
 DOWN_COLOUR = "#1f5fa8"
 UP_COLOUR = "#8a4baf"
 MINIMUM_COLOUR = "#c0392b"
@@ -39,15 +39,24 @@ class ChartText:
     unit: str = "Mbit/s"
 
 
-def nice_ceiling(value: float) -> float:
-    """Round up to 1, 2, 2.5 or 5 × 10^k so the axis ticks are readable numbers."""
+TICKS = 5  # horizontal grid lines above zero
+
+
+def nice_step(value: float) -> float:
+    """Round up to 1, 2 or 5 × 10^k so the axis ticks are readable numbers."""
     if value <= 0:
         return 1.0
     power = float(10.0 ** math.floor(math.log10(value)))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
+    for step in (1, 2, 5):
+        if value <= step * power * (1 + 1e-9):
             return float(step * power)
-    return 10.0 * power  # pragma: no cover - the loop always returns
+    return 10.0 * power
+
+
+def nice_ceiling(highest: float) -> float:
+    """The axis top: `TICKS` round steps reaching at least `highest`."""
+    step = nice_step(highest / TICKS)
+    return step * max(1, math.ceil(highest / step - 1e-9))
 
 
 def _fmt(value: float) -> str:
@@ -71,8 +80,9 @@ class _Scale:
 
 def _grid(scale: _Scale, text: ChartText, end: datetime, tz: ZoneInfo) -> list[str]:
     parts: list[str] = []
-    for index in range(5):
-        value = scale.top * index / 4
+    step = nice_step(scale.top / TICKS)
+    for index in range(round(scale.top / step) + 1):
+        value = step * index
         y = scale.y(value)
         parts.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"'
@@ -81,18 +91,19 @@ def _grid(scale: _Scale, text: ChartText, end: datetime, tz: ZoneInfo) -> list[s
             f' fill="#555">{escape(_fmt(value))}</text>'
         )
     parts.append(
-        f'<text x="{LEFT - 6}" y="{TOP - 2}" text-anchor="end" font-size="10"'
+        f'<text x="{LEFT + 4}" y="{TOP - 8}" text-anchor="start" font-size="11"'
         f' fill="#555">{escape(text.unit)}</text>'
     )
     day = end
-    for _ in range(5):
+    for week in range(5):
         x = scale.x(day)
         local = day.astimezone(tz)
         label = f"{local.day} {text.months[local.month - 1]}"
+        anchor = "end" if week == 0 else "middle"  # today's label must not leave the plot
         parts.append(
             f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}"'
             f' stroke="{GRID_COLOUR}" stroke-width="1"/>'
-            f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11"'
+            f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" font-size="11"'
             f' fill="#555">{escape(label)}</text>'
         )
         day -= timedelta(days=7)
@@ -105,7 +116,8 @@ def _threshold(scale: _Scale, mbps: float, label: str, colour: str) -> str:
         f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="{colour}"'
         f' stroke-width="1.5" stroke-dasharray="6 4"/>'
         f'<text x="{WIDTH - RIGHT - 4}" y="{y - 4:.1f}" text-anchor="end" font-size="11"'
-        f' fill="{colour}">{escape(f"{label} {_fmt(mbps)}")}</text>'
+        f' fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke">'
+        f"{escape(f'{label} {_fmt(mbps)}')}</text>"
     )
 
 
@@ -138,10 +150,10 @@ def throughput_chart(
     highest = max([v for _, v in downs + ups] + [levels.desirable_down_mbps])
     scale = _Scale(start, end, nice_ceiling(highest * 1.08))
     parts = _grid(scale, text, end, tz)
-    parts.append(_threshold(scale, levels.minimum_down_mbps, text.minimum, MINIMUM_COLOUR))
-    parts.append(_threshold(scale, levels.desirable_down_mbps, text.desirable, DESIRABLE_COLOUR))
     parts += _series(scale, ups, UP_COLOUR)
     parts += _series(scale, downs, DOWN_COLOUR)
+    parts.append(_threshold(scale, levels.minimum_down_mbps, text.minimum, MINIMUM_COLOUR))
+    parts.append(_threshold(scale, levels.desirable_down_mbps, text.desirable, DESIRABLE_COLOUR))
     if not downs:
         parts.append(
             f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT / 2}" text-anchor="middle"'

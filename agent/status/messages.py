@@ -58,10 +58,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "desirable": ("Souhaitable", "Desirable"),
     "last_test": ("Dernière mesure", "Last test"),
     "latency": ("Latence", "Latency"),
-    "latency_values": (
-        "{idle} ms au repos, {loaded} ms en charge",
-        "{idle} ms idle, {loaded} ms loaded",
-    ),
+    "latency_idle": ("{ms} ms au repos", "{ms} ms idle"),
+    "latency_loaded": ("{ms} ms en charge", "{ms} ms loaded"),
     "chart_title": ("Débit sur 30 jours (Mbit/s)", "Bandwidth over 30 days (Mbit/s)"),
     "chart_empty": ("Aucune mesure sur 30 jours", "No test in 30 days"),
     "legend_down": ("Descendant", "Download"),

@@ -60,11 +60,22 @@ def _flatten(value: Any, prefix: str, rows: list[tuple[str, str]]) -> None:
     if isinstance(value, dict) and value:
         for key, item in value.items():
             _flatten(item, f"{prefix}.{key}" if prefix else str(key), rows)
+    elif isinstance(value, list) and value and all(_flat_dict(i) for i in value):
+        rows.append((prefix, "; ".join(_inline(item) for item in value)))  # one row per list
     elif isinstance(value, list) and value and any(isinstance(i, dict | list) for i in value):
         for index, item in enumerate(value):
             _flatten(item, f"{prefix}[{index}]", rows)
     else:
         rows.append((prefix, _scalar(value)))
+
+
+def _flat_dict(value: Any) -> bool:
+    return isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values())
+
+
+def _inline(value: dict[str, Any]) -> str:
+    """`start=08:30:00 end=11:30:00`: a small table (a time range, a credential) on one line."""
+    return " ".join(f"{key}={_scalar(item)}" for key, item in value.items())
 
 
 def _scalar(value: Any) -> str:
