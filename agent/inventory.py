@@ -210,18 +210,18 @@ class Inventory:
     def _find_or_create(
         self, key: str, facts: Mapping[str, FactValue], ips: Sequence[IPv4Address], at: datetime
     ) -> Device:
-        links = {key, *interface_macs(facts)}
+        links = {key}
         if not key.startswith("ip:"):  # a MAC for a device so far known only by its IP
             links |= {f"ip:{ip}" for ip in ips}
         ids = {self._alias[k] for k in links if k in self._alias}
-        for identity in identity_keys(facts):
-            owner = self._alias.get(identity)
-            if owner is None or self._distinct(owner, ips):
-                continue
-            ids.add(owner)
-            links.add(identity)
+        soft = identity_keys(facts) | interface_macs(facts)
+        for link in soft:
+            owner = self._alias.get(link)
+            if owner is not None and not self._distinct(owner, ips):
+                ids.add(owner)
+                links.add(link)
         if not ids:
-            links |= {i for i in identity_keys(facts) if i not in self._alias}
+            links |= {link for link in soft if link not in self._alias}
         if not ids:
             self._devices[key] = Device(id=key, first_seen=at, last_seen=at)
             ids = {key}
@@ -238,8 +238,8 @@ class Inventory:
         return survivor
 
     def _distinct(self, device_id: str, ips: Sequence[IPv4Address]) -> bool:
-        """Already seen this cycle at other addresses: a shared serial or Cast id is then a
-        firmware default (every unit of a model says the same), not one device."""
+        """Already seen this cycle at other addresses: a shared serial, Cast id or interface
+        MAC is then a firmware default or a cloned image, not one device."""
         device = self._devices.get(device_id)
         return (
             device is not None and bool(device.cycle_ips) and not set(ips) & set(device.cycle_ips)

@@ -249,3 +249,16 @@ def test_a_serial_shared_by_live_devices_is_a_firmware_default() -> None:
     inv.ingest(batch, T1)
     assert len(inv.devices) == 3
     assert all(d.category == "projector" for d in inv.devices)
+
+
+def test_cloned_interface_macs_do_not_join_live_devices() -> None:
+    inv = Inventory(rules)
+    batch = []
+    for i in range(2):
+        ip = f"10.0.0.{20 + i}"
+        batch += [
+            arp(ip, f"00:26:ab:00:01:{i:02x}"),
+            snmp(ip, dot11=True, if_macs=["00:26:ab:99:99:99"]),
+        ]
+    inv.ingest(batch, T0)
+    assert len(inv.devices) == 2
