@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.rig import School, build_school  # noqa: E402
+from tests.rig import School, build_school
 
 ARP_RATIO_TARGET = 1.2
 CYCLE_TARGET_S = 15.0
