@@ -174,7 +174,8 @@ def _decide(votes: _Votes, view: FactView) -> tuple[str, float, list[str]]:
         mfp_sign = view.mfp_sign()
         prints = view.prints  # structural evidence only: a printer vendor may also sell scanners
         scans = votes.score.get("scanner", 0.0) > 0
-        if mfp_sign or (prints and scans):
+        # A scanner becomes an MFP only if it also prints; a printer if anything shows more.
+        if (category == "printer" and (mfp_sign or scans)) or (category == "scanner" and prints):
             category = "mfp"
             runner_up = max((s for c, s in ranked if c not in {"printer", "scanner"}), default=0.0)
             best = votes.score.get("printer", 0.0) + votes.score.get("scanner", 0.0)
