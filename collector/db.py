@@ -139,10 +139,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = {"socle_read_only": True}  # execution option: a reader's transaction
+
+
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout
-    # instead of deadlocking when both try to upgrade a read lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # instead of deadlocking when both try to upgrade a read lock. Readers must not
+    # take it: in WAL mode they never wait, unless we make them.
+    if connection.get_execution_options().get("socle_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

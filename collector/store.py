@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from agent.keys import fingerprint, parse_public_key, public_key_text
 from agent.uai import validate_uai
-from collector.db import agents, enrolment_tokens, schools, snapshots
+from collector.db import READ_ONLY, agents, enrolment_tokens, schools, snapshots
 from collector.verify import KeyRecord
 
 
@@ -58,7 +58,7 @@ class Store:
     # --- keys -------------------------------------------------------------------------
 
     def lookup_key(self, agent_id: str) -> KeyRecord | None:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
             row = conn.execute(
                 select(agents.c.public_key, agents.c.state, agents.c.uai).where(
                     agents.c.agent_id == agent_id
@@ -79,10 +79,7 @@ class Store:
     def add_agent(self, uai: str, public_key: str, *, via: str = "manual") -> str:
         """Register a key out of band (`socle-collector agent add`); returns the agent id."""
         uai = validate_uai(uai)
-        try:
-            key = parse_public_key(public_key)
-        except ValueError as exc:
-            raise AdminError(str(exc)) from None
+        key = parse_public_key(public_key)  # ValueError: a usage mistake, not a refusal
         agent_id = fingerprint(key)
         with self.engine.begin() as conn:
             self._insert_agent(conn, agent_id, uai, public_key_text(key), via)
@@ -134,7 +131,7 @@ class Store:
         )
         if uai is not None:
             query = query.where(agents.c.uai == validate_uai(uai))
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
             rows = conn.execute(query).all()
         return [
             AgentRow(

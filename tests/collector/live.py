@@ -23,6 +23,7 @@ from agent.uai import uai_check_letter
 from collector.app import create_app
 from collector.config import CollectorConfig
 from collector.db import make_engine, snapshots
+from collector.migrate import upgrade
 from collector.store import Store
 
 HOST = "127.0.0.1"  # loopback only
@@ -45,6 +46,7 @@ def new_key() -> AgentKey:
 
 class LiveCollector:
     def __init__(self, tmp_path: Path, *, fault_ratio: float = 0.0, **ingest: Any) -> None:
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.config = CollectorConfig.model_validate(
@@ -56,6 +58,7 @@ class LiveCollector:
         )
         self.fault_ratio = fault_ratio
         self.engine = make_engine(self.config.database.url)
+        upgrade(self.engine)  # so agents can be enrolled before the first start
         self.store = Store(self.engine)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -1,0 +1,126 @@
+"""`socle-collector`: bare output for scripts, exit codes, and `serve` on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from collector.cli import app, parse_duration
+from tests.collector.live import HOST, free_port, new_key, uai
+
+runner = CliRunner()
+SCHOOL = uai(750001)
+
+
+def _db(tmp_path: Path) -> list[str]:
+    return ["--database", f"sqlite:///{tmp_path / 'c.sqlite3'}"]
+
+
+def test_token_create_prints_the_token_alone(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["token", "create", "--uai", SCHOOL, "--expires", "2h", *_db(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        len(lines) == 1
+        and len(lines[0]) >= 32
+        and lines[0].replace("-", "").replace("_", "").isalnum()
+    )
+
+
+def test_token_create_refuses_a_bad_uai_or_duration(tmp_path: Path) -> None:
+    bad_uai = runner.invoke(app, ["token", "create", "--uai", "0751234A", *_db(tmp_path)])
+    assert bad_uai.exit_code == 2 and "check letter" in bad_uai.output
+    bad_ttl = runner.invoke(
+        app, ["token", "create", "--uai", SCHOOL, "--expires", "soon", *_db(tmp_path)]
+    )
+    assert bad_ttl.exit_code == 2 and "duration" in bad_ttl.output
+
+
+def test_agent_add_list_revoke(tmp_path: Path) -> None:
+    key = new_key()
+    added = runner.invoke(
+        app, ["agent", "add", "--uai", SCHOOL, "--public-key", key.public_key_text, *_db(tmp_path)]
+    )
+    assert added.exit_code == 0 and added.stdout.strip() == key.agent_id
+    listed = runner.invoke(app, ["agent", "list", "--json", *_db(tmp_path)])
+    rows = json.loads(listed.stdout)
+    assert [(r["agent_id"], r["state"], r["uai"]) for r in rows] == [
+        (key.agent_id, "active", SCHOOL)
+    ]
+    assert runner.invoke(app, ["agent", "revoke", key.agent_id, *_db(tmp_path)]).exit_code == 0
+    again = runner.invoke(app, ["agent", "revoke", key.agent_id, *_db(tmp_path)])
+    assert again.exit_code == 1
+    readd = runner.invoke(
+        app, ["agent", "add", "--uai", SCHOOL, "--public-key", key.public_key_text, *_db(tmp_path)]
+    )
+    assert readd.exit_code == 1 and "revoked" in readd.output
+    bad = runner.invoke(
+        app, ["agent", "add", "--uai", SCHOOL, "--public-key", "xx", *_db(tmp_path)]
+    )
+    assert bad.exit_code == 2
+
+
+def test_migrate_reports_the_revision(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["migrate", *_db(tmp_path)])
+    assert result.exit_code == 0 and "at revision 0001" in result.stdout
+
+
+def test_bad_config_file_is_one_line_per_problem(tmp_path: Path) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text('[server]\nport = "high"\nbogus = 1\n')
+    result = runner.invoke(app, ["migrate", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "server.port" in result.output and "server.bogus: unknown key" in result.output
+
+
+def test_example_config_is_valid() -> None:
+    from collector.config import load_config
+
+    example = Path(__file__).resolve().parents[2] / "config" / "collector.example.toml"
+    assert load_config(example).server.port == 8443
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("7d").total_seconds() == 7 * 86400
+    assert parse_duration("90").total_seconds() == 90
+
+
+def test_serve_listens_where_told(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from collector.cli import main; main()",
+            "serve",
+            "--listen",
+            f"{HOST}:{port}",
+            *_db(tmp_path),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://{HOST}:{port}/v1/schema", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["title"] == "Snapshot"
+    finally:
+        process.terminate()
+        process.wait(10)
