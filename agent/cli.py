@@ -155,8 +155,10 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
 ) -> None:
     """Run the scheduled daemon (or one full cycle with --once)."""
-    settings()
-    not_implemented("run")
+    from agent.cli_run import run as run_agent
+
+    loaded = settings()
+    raise typer.Exit(run_agent(loaded, resolve_config_path(_state.config_path), once))
 
 
 @app.command()
@@ -199,11 +201,38 @@ def assess(as_json: JsonFlag = False) -> None:
 @app.command()
 def snapshot(
     send: Annotated[bool, typer.Option("--send", help="Deliver it to the collector now.")] = False,
+    collector: Annotated[
+        str | None, typer.Option(help="Collector URL (default: from the configuration).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Build a snapshot from the current state (and send it)."""
-    settings()
-    not_implemented("snapshot")
+    """Build a snapshot from the current state (and send it: exit 0 only once stored)."""
+    from agent import cli_delivery as d
+
+    loaded = settings()
+    content = d.current_content(loaded)
+    if not send:
+        if as_json:
+            print_json(content.model_dump(mode="json", exclude_none=True))
+        else:
+            inv = content.inventory
+            out.print(
+                f"snapshot content: {len(inv.infrastructure)} infrastructure devices, "
+                f"{sum(inv.personal.by_kind.values())} personal devices (counted), "
+                f"{len(content.throughput)} throughput results; add --send to deliver it",
+                markup=False,
+            )
+        return
+    try:
+        outcome = d.do_send(loaded, content, collector)
+    except d.CommandError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"seq": outcome.seq, "stored": outcome.stored, "reason": outcome.reason})
+    else:
+        out.print(f"snapshot {outcome.seq}: {outcome.reason}", markup=False)
+    if not outcome.stored:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -214,17 +243,34 @@ def status(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def keygen() -> None:
-    """Create the agent's signing key (once; refuses to overwrite)."""
-    settings()
-    not_implemented("keygen")
+def keygen(
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing key (the collector must re-enrol it).")
+    ] = False,
+) -> None:
+    """Create the agent's signing key (once; refuses to overwrite without --force)."""
+    from agent import cli_delivery as d
+
+    try:
+        shown = d.do_keygen(settings(), force)
+    except d.CommandError as exc:
+        fail(str(exc))
+    out.print(f"agent id {shown['agent_id']}\npublic key {shown['public_key']}", markup=False)
 
 
 @app.command("show-key")
 def show_key(as_json: JsonFlag = False) -> None:
-    """Print the agent id (key fingerprint) and public key."""
-    settings()
-    not_implemented("show-key")
+    """Print the agent id (key fingerprint) and public key, never the private key."""
+    from agent import cli_delivery as d
+
+    try:
+        shown = d.do_show_key(settings())
+    except d.CommandError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(shown)
+    else:
+        out.print(f"agent id   {shown['agent_id']}\npublic key {shown['public_key']}", markup=False)
 
 
 @app.command()
@@ -234,16 +280,25 @@ def enroll(
         str | None, typer.Option(help="Collector URL (default: from the configuration).")
     ] = None,
 ) -> None:
-    """Register this agent's public key with the collector."""
-    settings()
-    not_implemented("enroll")
+    """Register this agent's public key with the collector (the token is never logged)."""
+    from agent import cli_delivery as d
+
+    try:
+        result = d.do_enroll(settings(), token, collector)
+    except d.CommandError as exc:
+        fail(str(exc))
+    out.print(
+        f"enrolled agent {result.agent_id} for {result.uai} at {result.collector_url}", markup=False
+    )
 
 
 @spool_app.command("retry")
 def spool_retry() -> None:
     """Move dead-lettered snapshots back to the queue."""
-    settings()
-    not_implemented("spool retry")
+    from agent import cli_delivery as d
+
+    moved = d.do_spool_retry(settings())
+    out.print(f"{moved} dead-lettered snapshot(s) queued again", markup=False)
 
 
 def main() -> None:

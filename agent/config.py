@@ -254,6 +254,9 @@ class MeasurementSettings(Frozen):
     monthly_budget_mb: int = Field(0, ge=0)
     window_days: int = Field(7, ge=1, le=90)
     only_outside_lessons: bool = True
+    # Router whose WAN counters tell whether the link is busy (SNMP, first v1/v2c community);
+    # default: the gateway of the default route.
+    gateway: IPv4Address | None = None
 
 
 class StatusPageSettings(Frozen):

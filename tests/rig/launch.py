@@ -107,6 +107,9 @@ def _inet(runner: Runner, plan: SchoolPlan, work: Path) -> list[Proc]:
     ]
 
 
+PUBLIC_COMMUNITY = "public"
+
+
 def _snmpsim(fs: ForkServer, h: Host, work: Path) -> Proc:
     assert h.snmp is not None and h.snmp.data_file is not None
     data = work / "snmp" / h.name / "data"
@@ -115,6 +118,8 @@ def _snmpsim(fs: ForkServer, h: Host, work: Path) -> Proc:
     for d in (data, cache, novar):
         d.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(h.snmp.data_file, data / f"{h.snmp.community}.snmprec")
+    # Also under "public", as a real school's devices answer: agents need one community.
+    (data / f"{PUBLIC_COMMUNITY}.snmprec").symlink_to(data / f"{h.snmp.community}.snmprec")
     args = [
         f"--data-dir={data}",
         f"--agent-udpv4-endpoint={h.ip}:161",

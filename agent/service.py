@@ -1,0 +1,210 @@
+"""The agent's jobs: what the daemon schedules and `run --once` runs in a row.
+
+Each job reads settings, calls the stage that does the work (discovery, bandwidth,
+assessment, snapshot, upload) and writes the outcome to the state store. Jobs never
+format pages and never decide compliance themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agent.assess import assess
+from agent.assess_inputs import assessment_input
+from agent.bandwidth_run import BandwidthReport, Gentleness, measure_bandwidth
+from agent.clock import clock_synchronised
+from agent.config import AgentSettings, SnmpV1V2Credential
+from agent.discovery import discover
+from agent.inventory import Inventory
+from agent.inventory_view import records
+from agent.keys import load_or_create_key
+from agent.referential import Referential, load_referential
+from agent.snapshot_build import build_content
+from agent.spool import Spool
+from agent.state import StateStore
+from agent.upload import Uploader
+from probes.busy_link import SnmpGateway
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "state.sqlite3"
+
+
+def measurement_record(report: BandwidthReport) -> dict[str, Any]:
+    """The stored report plus the flat figures the status page and metrics read."""
+    result = report.result
+    return {
+        **report.model_dump(mode="json"),
+        "down_mbps": result.goodput_down_mbps,
+        "up_mbps": result.goodput_up_mbps,
+        "line_down_mbps": result.line_rate_down_mbps,
+        "line_up_mbps": result.line_rate_up_mbps,
+        "idle_rtt_ms": result.latency.idle_tcp_connect_ms,
+        "loaded_rtt_ms": result.latency.loaded_rtt_ms,
+        "jitter_ms": result.latency.jitter_ms,
+        "bytes_used": result.bytes_used,
+        "verdict": {
+            "minimum_met": report.verdict.meets_minimum,
+            "desirable_met": report.verdict.meets_desirable,
+        },
+    }
+
+
+def gateway_for(settings: AgentSettings) -> SnmpGateway | None:
+    """The router to ask for WAN counters, with the first v1/v2c community configured."""
+    host = settings.measurement.gateway
+    community = next(
+        (
+            c.community.get_secret_value()
+            for c in settings.snmp.credentials
+            if isinstance(c, SnmpV1V2Credential)
+        ),
+        None,
+    )
+    if host is None or community is None:
+        return None
+    return SnmpGateway(host=str(host), auth=community, port=settings.snmp.port)
+
+
+class AgentService:
+    """Implements `agent.daemon.Jobs` on top of the real stages."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        store: StateStore,
+        *,
+        started_at: datetime | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.started_at = started_at or now()
+        self.now = now
+        self.inventory = Inventory()
+        self.referential: Referential = load_referential(settings.paths.referential)
+        self.postponed_until: datetime | None = None
+
+    async def apply_settings(self, settings: AgentSettings) -> None:
+        """After SIGHUP: new settings (and referential) for the next runs."""
+        self.referential = load_referential(settings.paths.referential)
+        self.settings = settings
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    async def discovery(self) -> str:
+        result = await discover(self.settings, inventory=self.inventory)
+        seen = [r for r in records(result.inventory) if r.last_seen >= result.started_at]
+        self.store.record_cycle(result.started_at, seen)
+        verdict = self.reassess()
+        problems = (
+            f"; errors: {', '.join(f'{k}: {v}' for k, v in result.errors.items())}"
+            if result.errors
+            else ""
+        )
+        return f"{len(seen)} devices in {result.elapsed_s:.1f} s; socle {verdict}{problems}"
+
+    def reassess(self) -> str:
+        now = self.now()
+        assessment = assess(assessment_input(self.settings, self.store, now), self.referential)
+        self.store.add_assessment(now, assessment.model_dump(mode="json"))
+        return f"{assessment.summary.met}/{assessment.summary.judged} criteria met"
+
+    async def latency(self) -> str:
+        report = await measure_bandwidth(
+            self.settings, light=True, gentle=Gentleness(check_schedule=False, check_busy=False)
+        )
+        self._store_report("latency", report)
+        idle = report.result.latency.idle_tcp_connect_ms
+        if idle is None:
+            return f"no RTT: {report.result.reason or 'target did not answer'}"
+        return f"idle RTT {idle:.1f} ms"
+
+    async def throughput(self) -> str:
+        now = self.now()
+        if self.postponed_until is not None and now < self.postponed_until:
+            return f"postponed until {self.postponed_until.isoformat(timespec='minutes')}"
+        report = await measure_bandwidth(
+            self.settings, gentle=Gentleness(gateway=gateway_for(self.settings))
+        )
+        self._store_report("throughput", report)
+        result = report.result
+        self.postponed_until = result.postponed_until
+        if result.cut_short is not None:
+            return f"not measured ({result.cut_short}): {result.reason}"
+        self.reassess()
+        down, up = result.goodput_down_mbps or 0.0, result.goodput_up_mbps or 0.0
+        return f"{down:.1f}/{up:.1f} Mbit/s; {report.verdict.reason}"
+
+    def _store_report(self, kind: str, report: BandwidthReport) -> None:
+        result = report.result
+        self.store.add_measurement(
+            kind,
+            result.started_at,
+            measurement_record(report),
+            ok=result.ok,
+            down_mbps=result.goodput_down_mbps,
+            up_mbps=result.goodput_up_mbps,
+        )
+
+    async def snapshot(self) -> str:
+        now = self.now()
+        last = self.store.get("last_snapshot_at")
+        start = (
+            datetime.fromisoformat(last)
+            if last
+            else now - timedelta(minutes=self.settings.schedule.snapshot_interval_min)
+        )
+        key = load_or_create_key(self.settings.paths.state_dir)
+        with Spool.in_state_dir(self.settings.paths.state_dir) as spool:
+            content = build_content(
+                self.settings,
+                self.store,
+                now=now,
+                period_start=start,
+                uptime_s=(now - self.started_at).total_seconds(),
+                clock_synchronised=clock_synchronised(now),
+                clock_skew_s=spool.link_status().clock_skew_s,
+            )
+            seq = spool.enqueue_snapshot(
+                content, agent_id=key.agent_id, uai=self.settings.school.uai, now=now
+            )
+        self.store.put("last_snapshot_at", now.isoformat())
+        self.store.prune(now)
+        return f"snapshot {seq} spooled"
+
+    async def drain(self) -> str:
+        url = self.settings.collector.url
+        if url is None:
+            return "no collector configured"
+        key = load_or_create_key(self.settings.paths.state_dir)
+        with Spool.in_state_dir(self.settings.paths.state_dir) as spool:
+            if spool.stats().depth == 0:
+                return "spool empty"
+            async with Uploader(
+                spool, key, url, timeout_s=self.settings.collector.timeout_s
+            ) as uploader:
+                report = await uploader.drain()
+        if report.failure is not None:
+            raise RuntimeError(f"upload: {report.failure.reason}")
+        refused = f", {report.dead_lettered} refused (dead letters)" if report.dead_lettered else ""
+        return f"{report.stored} snapshot(s) delivered{refused}"
+
+    async def full_cycle(self) -> list[tuple[str, str]]:
+        """`run --once`: every job once, in dependency order, each failure recorded."""
+        outcomes: list[tuple[str, str]] = []
+        for name in ("discovery", "throughput", "snapshot", "drain"):
+            run_id = self.store.start_job(name, self.now())
+            try:
+                summary: str = await getattr(self, name)()
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self.store.finish_job(run_id, self.now(), ok=False, error=error[:500])
+                outcomes.append((name, f"FAILED: {error}"))
+                continue
+            self.store.finish_job(run_id, self.now(), ok=True, summary=summary[:500])
+            outcomes.append((name, summary))
+        return outcomes
