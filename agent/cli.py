@@ -8,11 +8,12 @@ only parses arguments and wires them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -21,7 +22,6 @@ from agent import __version__
 from agent.config import AgentSettings, ConfigError, load_settings, resolve_config_path
 
 EXIT_CONFIG = 2  # bad configuration (DESIGN.md)
-EXIT_NOT_IMPLEMENTED = 3
 EXIT_FAILED = 1
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(spool_app, name="spool")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
+Backend = Literal["http", "speedtest", "iperf3"]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -53,10 +54,6 @@ _state = State()
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     err.print(f"socle-agent: {message}", markup=False)
     raise typer.Exit(code)
-
-
-def not_implemented(command: str) -> NoReturn:
-    fail(f"`{command}` is not implemented yet", EXIT_NOT_IMPLEMENTED)
 
 
 def settings() -> AgentSettings:
@@ -164,8 +161,14 @@ def run(
 @app.command()
 def discover(as_json: JsonFlag = False) -> None:
     """Discover equipment on the configured subnets (ARP, mDNS, SNMP, PJLink)."""
-    settings()
-    not_implemented("discover")
+    from agent import cli_inspect as c
+    from agent.discovery import discover_json
+
+    result = c.run_discover(settings(), err)
+    if as_json:
+        print_json(discover_json(result))
+    else:
+        out.print(c.discovery_table(result))
 
 
 @app.command()
@@ -176,8 +179,18 @@ def identify(
     as_json: JsonFlag = False,
 ) -> None:
     """Run every protocol against one host and say what it is."""
-    settings()
-    not_implemented("identify")
+    from agent import cli_inspect as c
+
+    try:
+        address = IPv4Address(host)
+    except ValueError:
+        fail(f"HOST {host!r}: expected an IPv4 address", EXIT_CONFIG)
+    result = c.run_identify(settings(), address, snmp_port, community).to_dict()
+    if as_json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            out.print(f"{key:12} {value}", markup=False)
 
 
 @probe_app.command("throughput")
@@ -187,15 +200,46 @@ def probe_throughput(
     as_json: JsonFlag = False,
 ) -> None:
     """Measure throughput now and judge it against the school's thresholds."""
-    settings()
-    not_implemented("probe throughput")
+    from agent import cli_inspect as c
+    from agent.bandwidth_run import format_progress, format_report, run_throughput_command
+
+    if backend not in (None, "http", "speedtest", "iperf3"):
+        fail(f"--backend {backend!r}: expected http, speedtest or iperf3", EXIT_CONFIG)
+    loaded = settings()
+    live = sys.stderr.isatty() and not as_json
+
+    def progress(item: Any) -> None:
+        if live:
+            sys.stderr.write("\r" + format_progress(item).ljust(78))
+            sys.stderr.flush()
+
+    chosen = cast(Backend | None, backend)
+    report = asyncio.run(
+        run_throughput_command(loaded, backend=chosen, target=target, progress=progress)
+    )
+    if live:
+        sys.stderr.write("\n")
+    c.remember_measurement(loaded, report)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        out.print(format_report(report), markup=False)
+    if not report.result.ok:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
 def assess(as_json: JsonFlag = False) -> None:
     """Judge the school against the socle referential."""
-    settings()
-    not_implemented("assess")
+    from agent import cli_inspect as c
+    from agent.assess_render import render_checklist
+
+    loaded = settings()
+    result = c.current_assessment(loaded)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        render_checklist(result, out, color=out.is_terminal, language=loaded.status_page.language)
 
 
 @app.command()
@@ -238,8 +282,27 @@ def snapshot(
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Show the agent's state: last runs, spool, collector link."""
-    settings()
-    not_implemented("status")
+    from agent import cli_inspect as c
+
+    data = c.status_data(settings())
+    if as_json:
+        print_json(data)
+        return
+    school = data["school"]
+    out.print(
+        f"{school['name'] or school['uai']} ({school['uai']}, {school['size']}): {data['devices']} devices known",
+        markup=False,
+    )
+    for job, run in data["last_runs"].items():
+        state = "ok" if run["ok"] else f"FAILED: {run['error']}"
+        out.print(
+            f"  {job:10} {run['at']}  {state if not run['ok'] else run['summary']}", markup=False
+        )
+    spool = data["spool"]
+    out.print(
+        f"spool: {spool['depth']} waiting, {spool['dead_letters']} dead letters; last upload {spool['last_success_at']}",
+        markup=False,
+    )
 
 
 @app.command()
