@@ -20,7 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from agent.uai import validate_uai
 
@@ -35,7 +43,10 @@ LongText = Annotated[str, Field(max_length=1024)]
 NonNegative = Annotated[float, Field(ge=0)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Percent = Annotated[float, Field(ge=0, le=100)]
-MacAddress = Annotated[str, Field(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]
+# Lower-cased by pydantic-core itself (no Python validator: the collector parses many).
+MacAddress = Annotated[
+    str, StringConstraints(to_lower=True, pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+]
 IpAddress = Annotated[str, Field(max_length=45, pattern=r"^[0-9a-fA-F:.]+$")]
 
 InfrastructureCategory = Literal[
@@ -90,11 +101,6 @@ class InfrastructureDevice(Section):
     evidence: list[Text] = Field(default_factory=list, max_length=32)
     first_seen: AwareDatetime
     last_seen: AwareDatetime
-
-    @field_validator("mac", mode="before")
-    @classmethod
-    def _lower_mac(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
 
 
 class PersonalDeviceCounts(Section):

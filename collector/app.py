@@ -35,7 +35,7 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
     engine = make_engine(config.database.url)
     if config.database.migrate_on_start:
         upgrade(engine)
-    store = Store(engine)
+    store = Store(engine, key_cache_s=config.ingest.key_cache_s)
     writer = SnapshotWriter(engine)
 
     @asynccontextmanager

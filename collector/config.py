@@ -51,6 +51,7 @@ class IngestSettings(Frozen):
     max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024)
     max_clock_skew_s: float = Field(300.0, gt=0, le=3600)
     enrol_token_ttl_s: float = Field(7 * 86400.0, gt=0)
+    key_cache_s: float = Field(5.0, ge=0, le=300)  # a revocation takes this long everywhere
 
 
 class CollectorConfig(Frozen):

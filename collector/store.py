@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,12 +53,31 @@ def _now() -> datetime:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, key_cache_s: float = 0.0) -> None:
         self.engine = engine
+        self.key_cache_s = key_cache_s
+        self._keys: dict[str, tuple[float, KeyRecord]] = {}
 
     # --- keys -------------------------------------------------------------------------
 
     def lookup_key(self, agent_id: str) -> KeyRecord | None:
+        """The agent's key, cached for `key_cache_s` (a revocation elsewhere waits that long).
+
+        Only known keys are cached: an enrolment is usable at once, and a flood of
+        unknown key ids cannot grow the cache.
+        """
+        if self.key_cache_s > 0:
+            hit = self._keys.get(agent_id)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+        record = self._load_key(agent_id)
+        if record is not None and self.key_cache_s > 0:
+            if len(self._keys) > 100_000:
+                self._keys.clear()
+            self._keys[agent_id] = (time.monotonic() + self.key_cache_s, record)
+        return record
+
+    def _load_key(self, agent_id: str) -> KeyRecord | None:
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
             row = conn.execute(
                 select(agents.c.public_key, agents.c.state, agents.c.uai).where(
@@ -110,6 +130,7 @@ class Store:
         )
 
     def revoke_agent(self, agent_id: str) -> bool:
+        self._keys.pop(agent_id, None)
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(agents)

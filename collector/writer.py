@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Insert, Table, delete, select, update
+from sqlalchemy import Engine, Table, bindparam, case, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -66,60 +66,120 @@ def _insert(conn: Connection, table: Table) -> Any:
 
 
 def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestResult]:
-    """Write within the caller's transaction; one result per item, in order."""
-    results: list[IngestResult] = []
-    last: dict[str, IngestItem] = {}
-    for item in items:
-        nonce_stmt: Insert = (
-            _insert(conn, nonces)
-            .values(agent_id=item.agent_id, nonce=item.nonce, expires_at=item.nonce_expires_at)
-            .on_conflict_do_nothing()
-        )
-        if conn.execute(nonce_stmt).rowcount != 1:
-            results.append(IngestResult("replay"))
+    """Write within the caller's transaction; one result per item, in order.
+
+    A handful of statements per batch rather than per item: executemany inserts with
+    ON CONFLICT DO NOTHING RETURNING (SQLAlchemy's "insertmanyvalues", compiled once
+    and cached) tell which nonces and snapshots were new.
+    """
+    if not items:
+        return []
+    fresh_nonces = _insert_nonces(conn, items)
+    seen_nonces: set[tuple[str, str]] = set()
+    first_by_key: dict[tuple[str, int], IngestItem] = {}
+    results: list[IngestResult | None] = [None] * len(items)
+    to_store: list[IngestItem] = []
+    for index, item in enumerate(items):
+        nonce_key = (item.agent_id, item.nonce)
+        if nonce_key not in fresh_nonces or nonce_key in seen_nonces:
+            results[index] = IngestResult("replay")
             continue
-        stmt = (
-            _insert(conn, snapshots)
-            .values(
-                agent_id=item.agent_id,
-                seq=item.seq,
-                uai=item.uai,
-                schema_version=item.schema_version,
-                created_at=item.created_at,
-                received_at=item.received_at,
-                body_sha256=item.body_sha256,
-                body=item.body,
-            )
-            .on_conflict_do_nothing(index_elements=["agent_id", "seq"])
-            .returning(snapshots.c.id)
-        )
-        new_id = conn.execute(stmt).scalar()
-        if new_id is not None:
-            results.append(IngestResult("stored", int(new_id)))
+        seen_nonces.add(nonce_key)
+        if (item.agent_id, item.seq) not in first_by_key:
+            first_by_key[(item.agent_id, item.seq)] = item
+            to_store.append(item)
+    new_ids = _insert_snapshots(conn, to_store)
+    existing = _existing(conn, [key for key in first_by_key if key not in new_ids])
+    for index, item in enumerate(items):
+        if results[index] is not None:
+            continue
+        key = (item.agent_id, item.seq)
+        first = first_by_key[key]
+        if key in new_ids:
+            same = first.body_sha256 == item.body_sha256
+            outcome: Outcome = "stored" if first is item else ("duplicate" if same else "conflict")
+            results[index] = IngestResult(outcome, new_ids[key])
         else:
-            existing = conn.execute(
-                select(snapshots.c.id, snapshots.c.body_sha256).where(
-                    snapshots.c.agent_id == item.agent_id, snapshots.c.seq == item.seq
-                )
-            ).one()
-            same = existing.body_sha256 == item.body_sha256
-            results.append(IngestResult("duplicate" if same else "conflict", int(existing.id)))
-        last[item.agent_id] = item
-    for item in last.values():
-        conn.execute(
-            update(agents)
-            .where(agents.c.agent_id == item.agent_id)
-            .values(last_seen_at=item.received_at, clock_skew_s=item.skew_s)
+            stored_id, stored_hash = existing[key]
+            same = stored_hash == item.body_sha256
+            results[index] = IngestResult("duplicate" if same else "conflict", stored_id)
+    _touch_agents(
+        conn, [item for item, r in zip(items, results, strict=True) if r and r.outcome != "replay"]
+    )
+    return [result for result in results if result is not None]
+
+
+def _insert_nonces(conn: Connection, items: Sequence[IngestItem]) -> set[tuple[str, str]]:
+    rows = [
+        {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
+    ]
+    stmt = (
+        _insert(conn, nonces).on_conflict_do_nothing().returning(nonces.c.agent_id, nonces.c.nonce)
+    )
+    return {(r.agent_id, r.nonce) for r in conn.execute(stmt, rows)}
+
+
+def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tuple[str, int], int]:
+    if not items:
+        return {}
+    rows = [
+        {
+            "agent_id": i.agent_id,
+            "seq": i.seq,
+            "uai": i.uai,
+            "schema_version": i.schema_version,
+            "created_at": i.created_at,
+            "received_at": i.received_at,
+            "body_sha256": i.body_sha256,
+            "body": i.body,
+        }
+        for i in items
+    ]
+    stmt = (
+        _insert(conn, snapshots)
+        .on_conflict_do_nothing(index_elements=["agent_id", "seq"])
+        .returning(snapshots.c.id, snapshots.c.agent_id, snapshots.c.seq)
+    )
+    return {(r.agent_id, int(r.seq)): int(r.id) for r in conn.execute(stmt, rows)}
+
+
+def _existing(
+    conn: Connection, keys: list[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[int, str]]:
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(
+            snapshots.c.id, snapshots.c.agent_id, snapshots.c.seq, snapshots.c.body_sha256
+        ).where(tuple_(snapshots.c.agent_id, snapshots.c.seq).in_(keys))
+    )
+    return {(r.agent_id, int(r.seq)): (int(r.id), str(r.body_sha256)) for r in rows}
+
+
+def _touch_agents(conn: Connection, items: Sequence[IngestItem]) -> None:
+    """last_seen, clock skew and highest seq: one executemany for the whole batch."""
+    latest: dict[str, dict[str, Any]] = {}
+    for item in items:
+        row = latest.setdefault(item.agent_id, {"aid": item.agent_id, "max_seq": item.seq})
+        row.update(seen=item.received_at, skew=item.skew_s, max_seq=max(row["max_seq"], item.seq))
+    if not latest:
+        return
+    stmt = (
+        update(agents)
+        .where(agents.c.agent_id == bindparam("aid"))
+        .values(
+            last_seen_at=bindparam("seen"),
+            clock_skew_s=bindparam("skew"),
+            last_seq=case(
+                (
+                    (agents.c.last_seq.is_(None)) | (agents.c.last_seq < bindparam("max_seq")),
+                    bindparam("max_seq"),
+                ),
+                else_=agents.c.last_seq,
+            ),
         )
-        conn.execute(
-            update(agents)
-            .where(
-                agents.c.agent_id == item.agent_id,
-                (agents.c.last_seq.is_(None)) | (agents.c.last_seq < item.seq),
-            )
-            .values(last_seq=item.seq)
-        )
-    return results
+    )
+    conn.execute(stmt, list(latest.values()))
 
 
 _Job = tuple[IngestItem, asyncio.AbstractEventLoop, "asyncio.Future[IngestResult]"]

@@ -1,0 +1,231 @@
+"""Ingest benchmark: signed snapshots per second the collector verifies and stores.
+
+    .venv/bin/python -m bench.ingest [--agents 50] [--per-agent 40] [--workers 1]
+                                     [--database URL] [--devices 20] [--json]
+
+Starts `socle-collector serve` in a subprocess on loopback, enrols N agents with
+distinct Ed25519 keys, pre-signs their snapshots with the agent's own signer
+(so the load generator spends its CPU on sending, not signing), then runs N
+concurrent agents, each on one keep-alive connection sending its snapshots in
+order, as a real agent does. A deliberately thin HTTP/1.1 client keeps the load
+generator cheap: on a 2-core machine it shares the CPU with the collector.
+
+Reports throughput (stored snapshots per second of wall time), p50/p99 latency,
+and checks the database holds exactly what was acknowledged. Prints a table,
+then one JSON line. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from agent.keys import AgentKey
+from agent.signing import signed_post
+from agent.snapshot import encode, make_snapshot
+from collector.db import make_engine, snapshots
+from collector.migrate import upgrade
+from collector.store import Store
+from tests.collector.live import HOST, free_port, uai
+from tests.collector.samples import sample_content
+
+
+@dataclass
+class Result:
+    database: str
+    workers: int
+    agents: int
+    snapshots: int
+    devices_per_snapshot: int
+    body_bytes_gzip: int
+    seconds: float
+    snapshots_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    status_counts: dict[str, int]
+    stored_in_db: int
+    cpu_count: int
+    load_avg_1min: float
+
+
+def _raw(request: httpx.Request) -> bytes:
+    """The request as bytes on the wire (HTTP/1.1, keep-alive)."""
+    url = urlsplit(str(request.url))
+    lines = [f"POST {url.path} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.content
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
+async def _agent(
+    port: int, requests: list[bytes], latencies: list[float], statuses: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        for payload in requests:
+            started = time.perf_counter()
+            writer.write(payload)
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - started)
+            statuses.append(status)
+    finally:
+        writer.close()
+
+
+def _prepare(
+    url: str, store: Store, agents: int, per_agent: int, devices: int
+) -> list[list[bytes]]:
+    content = sample_content(devices)
+    now = datetime.now(UTC)
+    plan = []
+    for index in range(agents):
+        key = AgentKey(Ed25519PrivateKey.generate())
+        school = uai(750000 + index)
+        store.add_agent(school, key.public_key_text)
+        bodies = [
+            encode(
+                make_snapshot(content, agent_id=key.agent_id, uai=school, seq=seq, created_at=now)
+            )
+            for seq in range(1, per_agent + 1)
+        ]
+        plan.append([_raw(signed_post(url + "/v1/snapshots", body, key)) for body in bodies])
+    return plan
+
+
+def _start_collector(database: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-c",
+        "from collector.cli import main; main()",
+        "serve",
+        "--database",
+        database,
+        "--listen",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://{HOST}:{port}/v1/schema", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(
+        f"collector did not start: {process.stderr.read().decode() if process.stderr else ''}"
+    )
+
+
+async def _run(port: int, plan: list[list[bytes]]) -> tuple[float, list[float], list[int]]:
+    latencies: list[float] = []
+    statuses: list[int] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(_agent(port, requests, latencies, statuses) for requests in plan))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def run(database: str | None, agents: int, per_agent: int, workers: int, devices: int) -> Result:
+    with tempfile.TemporaryDirectory(prefix="socle-bench-") as tmp:
+        url_db = database or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        engine = make_engine(url_db)
+        upgrade(engine)
+        port = free_port()
+        plan = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
+        body_size = len(plan[0][0].split(b"\r\n\r\n", 1)[1])
+        process = _start_collector(url_db, port, workers)
+        try:
+            elapsed, latencies, statuses = asyncio.run(_run(port, plan))
+        finally:
+            process.terminate()
+            process.wait(10)
+        with engine.connect() as conn:
+            stored = int(conn.execute(select(func.count()).select_from(snapshots)).scalar_one())
+        engine.dispose()
+    ok = sum(1 for s in statuses if 200 <= s < 300)
+    ordered = sorted(latencies)
+    return Result(
+        database=url_db.split(":", 1)[0],
+        workers=workers,
+        agents=agents,
+        snapshots=len(statuses),
+        devices_per_snapshot=devices,
+        body_bytes_gzip=body_size,
+        seconds=round(elapsed, 3),
+        snapshots_per_s=round(ok / elapsed, 1),
+        p50_ms=round(statistics.median(ordered) * 1000, 2),
+        p99_ms=round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+        max_ms=round(ordered[-1] * 1000, 2),
+        status_counts={str(s): statuses.count(s) for s in sorted(set(statuses))},
+        stored_in_db=stored,
+        cpu_count=os.cpu_count() or 0,
+        load_avg_1min=round(os.getloadavg()[0], 2),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--per-agent", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    args = parser.parse_args()
+    result = run(args.database, args.agents, args.per_agent, args.workers, args.devices)
+    if not args.json:
+        rows = [
+            ("database", result.database),
+            ("uvicorn workers", result.workers),
+            ("concurrent agents", result.agents),
+            ("snapshots sent", result.snapshots),
+            ("body (gzip)", f"{result.body_bytes_gzip} B, {result.devices_per_snapshot} devices"),
+            ("wall time", f"{result.seconds:.2f} s"),
+            ("stored / s", f"{result.snapshots_per_s:.0f}"),
+            ("latency p50", f"{result.p50_ms:.1f} ms"),
+            ("latency p99", f"{result.p99_ms:.1f} ms"),
+            ("statuses", result.status_counts),
+            ("rows in database", result.stored_in_db),
+            ("CPUs / load (1 min)", f"{result.cpu_count} / {result.load_avg_1min}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        for name, value in rows:
+            print(f"{name:<{width}}  {value}")
+    print(json.dumps(asdict(result)))
+    if result.stored_in_db != sum(v for k, v in result.status_counts.items() if k.startswith("2")):
+        raise SystemExit("stored rows do not match the acknowledged snapshots")
+
+
+if __name__ == "__main__":
+    main()
