@@ -24,6 +24,7 @@ from agent.config import AgentSettings, MeasurementSettings
 from agent.lessons import LessonCalendar
 from probes.base import utc_now
 from probes.busy_link import BusyCheck, SnmpGateway, check_busy
+from probes.http_throughput import IN_FLIGHT_BYTES
 from probes.latency import host_port, resolve
 from probes.throughput import ThroughputRequest, run_throughput
 from probes.throughput_model import (
@@ -157,7 +158,7 @@ async def measure_bandwidth(
     cap = None
     if budget.limit is not None and chosen == "http":
         left = budget.limit - budget.used(now)
-        cap = max(0, int(left * BUDGET_MARGIN) // 2 - 1_000_000)
+        cap = (int(left * BUDGET_MARGIN) - 100_000) // 2 - IN_FLIGHT_BYTES
         if cap < MIN_USEFUL_BYTES:
             return refused(
                 "budget",

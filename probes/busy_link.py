@@ -16,6 +16,7 @@ The default threshold is SamKnows' cross-traffic limit (~25,000 B/s).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
 from dataclasses import dataclass
@@ -131,20 +132,47 @@ async def _octets(
     return totals
 
 
+POLL_S = 0.25  # s between counter reads: agents refresh counters on their own schedule
+
+
+def _rate(points: list[tuple[float, int]]) -> float:
+    """Bytes/s between the first and last *changes* of a counter.
+
+    Agents such as net-snmp serve interface counters from a cache refreshed every
+    few seconds; two reads a fixed time apart can then see no change at all while
+    traffic flows. Timing the changes themselves measures the real rate.
+    """
+    changes = [points[0]] + [b for a, b in itertools.pairwise(points) if b[1] != a[1]]
+    if len(changes) < 2:
+        return 0.0
+    first = changes[1] if len(changes) >= 3 else changes[0]
+    last = changes[-1]
+    seconds = last[0] - first[0]
+    return ((last[1] - first[1]) % COUNTER64) / seconds if seconds > 0 else 0.0
+
+
 async def snmp_link_rate(gw: SnmpGateway, interval_s: float = 3.0) -> tuple[float, int]:
-    """Busiest interface's bytes/s over `interval_s`, and its ifIndex."""
+    """Busiest interface's bytes/s, watched for at least `interval_s`, and its ifIndex."""
     engine = SnmpEngine()
+    series: dict[int, list[tuple[float, int]]] = {}
     try:
         target = await UdpTransportTarget.create(
             (gw.host, gw.port), timeout=gw.timeout_s, retries=gw.retries
         )
         indexes = await _interfaces(engine, gw, target)
-        first, t0 = await _octets(engine, gw, target, indexes), time.monotonic()
-        await asyncio.sleep(interval_s)
-        second, t1 = await _octets(engine, gw, target, indexes), time.monotonic()
+        start = time.monotonic()
+        while True:
+            now = time.monotonic()
+            for index, value in (await _octets(engine, gw, target, indexes)).items():
+                series.setdefault(index, []).append((now, value))
+            elapsed = now - start
+            changed = max(len({v for _t, v in points}) for points in series.values())
+            if elapsed >= interval_s and (changed >= 3 or elapsed >= 3 * interval_s):
+                break
+            await asyncio.sleep(POLL_S)
     finally:
         engine.close_dispatcher()
-    rates = {i: ((second[i] - first[i]) % COUNTER64) / (t1 - t0) for i in indexes if i in second}
+    rates = {index: _rate(points) for index, points in series.items()}
     busiest = max(rates, key=lambda i: rates[i])
     return rates[busiest], busiest
 
@@ -167,7 +195,9 @@ async def check_busy(
     snmp_problem = "no gateway configured"
     if gateway is not None:
         try:
-            async with asyncio.timeout(interval_s + 4 * gateway.timeout_s * (gateway.retries + 1)):
+            async with asyncio.timeout(
+                3 * interval_s + 4 * gateway.timeout_s * (gateway.retries + 1)
+            ):
                 rate, index = await snmp_link_rate(gateway, interval_s)
         except (SnmpUnavailable, TimeoutError, OSError) as exc:
             snmp_problem = f"gateway SNMP unusable: {exc or type(exc).__name__}"

@@ -10,6 +10,7 @@ in `throughput_streams`; this module runs them and turns the outcome into a resu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from probes.throughput_streams import (
 )
 
 _FAILURES = (ThroughputError, httpx.HTTPError, OSError, TimeoutError)
+IN_FLIGHT_BYTES = 2_000_000  # bytes per direction on the wire when streams stop
 STOP_GRACE_S = 2.0  # s allowed for streams to close after a direction ends
 
 
@@ -61,9 +63,9 @@ class HttpOptions:
         total = 0
         for direction in self.directions:
             policy = self.down if direction == "down" else self.up
-            # One sample interval of overshoot at up to 1 Gbit/s, plus the pings.
-            total += policy.max_bytes + int(125_000_000 * policy.sample_interval_s)
-        return total + 100_000
+            # Streams stop at max_bytes themselves; only data in flight can overshoot.
+            total += policy.max_bytes + IN_FLIGHT_BYTES
+        return total + 100_000  # pings and HTTP headers
 
 
 def light_options() -> HttpOptions:
@@ -116,6 +118,13 @@ def make_client(options: HttpOptions, streams: int = 16) -> httpx.AsyncClient:
     )
 
 
+async def close_quietly(client: httpx.AsyncClient) -> None:
+    """Closing must not hang on a peer that stopped answering: bounded, errors ignored."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(STOP_GRACE_S):
+            await client.aclose()
+
+
 @dataclass
 class Usage:
     """Bytes spent so far, kept even when a direction fails half-way."""
@@ -137,13 +146,15 @@ async def measure_direction(
     trace = make_trace(counter)
     tasks: set[asyncio.Task[None]] = set()
     chunks = max(1, min(1024, policy.max_bytes // CHUNK_BYTES))
-    async with make_client(options, policy.max_streams) as client:
+    client = make_client(options, policy.max_streams)
+    try:
 
         def spawn() -> None:
             if direction == "down":
-                coro = download_stream(client, url, counter, chunks, trace)
+                coro = download_stream(client, url, counter, chunks, trace, policy.max_bytes)
             else:
-                coro = upload_stream(client, url, counter, UPLOAD_REQUEST_BYTES, trace)
+                size = UPLOAD_REQUEST_BYTES
+                coro = upload_stream(client, url, counter, size, trace, policy.max_bytes)
             tasks.add(asyncio.create_task(coro))
 
         try:
@@ -158,7 +169,10 @@ async def measure_direction(
             usage.bytes_used += counter.receiver_bytes() if direction == "up" else counter.moved
             for task in tasks:
                 task.cancel()
-            await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+    finally:
+        await close_quietly(client)
     goodput, measured_s = tracker.goodput_mbps(reason)
     return DirectionResult.build(
         direction,
@@ -192,7 +206,10 @@ async def _sample_loop(
         for task in done:
             tasks.discard(task)
             exc = task.exception()
-            raise exc if exc is not None else ThroughputError(f"{direction} stream ended early")
+            if exc is not None:
+                raise exc
+            if counter.moved < policy.max_bytes:
+                raise ThroughputError(f"{direction}load stream ended early")
         now = loop.time() - start
         total = counter.receiver_bytes() if direction == "up" else counter.moved
         if total > tracker.total_bytes:
@@ -203,6 +220,8 @@ async def _sample_loop(
                 f"after {total} bytes"
             )
         tracker.add(now, total)
+        if not tasks:  # every stream stopped at the byte cap
+            return "byte_budget"
         progress(
             Progress(
                 direction, now, tracker.recent_rate_mbps(), tracker.total_bytes, tracker.streams
@@ -212,8 +231,8 @@ async def _sample_loop(
         if reason is not None:
             return reason
         wanted = tracker.wanted_streams()
-        if wanted > len(tasks):
-            for _ in range(wanted - len(tasks)):
+        if wanted > tracker.streams and counter.moved < policy.max_bytes:
+            for _ in range(wanted - tracker.streams):
                 spawn()
             tracker.set_streams(wanted)
 

@@ -183,8 +183,7 @@ class LoadedRtt:
     async def __aexit__(self, *_exc: object) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=CONNECT_TIMEOUT_S)
 
 
 def with_loaded(latency: LatencyResult, loaded: Series) -> LatencyResult:

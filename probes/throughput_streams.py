@@ -131,11 +131,17 @@ def cache_buster() -> str:
 
 
 async def download_stream(
-    client: httpx.AsyncClient, url: str, counter: ByteCounter, chunks: int, trace: Any
+    client: httpx.AsyncClient,
+    url: str,
+    counter: ByteCounter,
+    chunks: int,
+    trace: Any,
+    limit: int,
 ) -> None:
-    """GET garbage repeatedly, counting bytes as they arrive, until cancelled."""
+    """GET garbage repeatedly, counting bytes as they arrive, until cancelled or `limit`
+    bytes (all streams together) have arrived: the per-test byte budget is a hard cap."""
     chunks = max(1, min(MAX_CHUNKS, chunks))
-    while True:
+    while counter.moved < limit:
         params = {"ckSize": str(chunks), "r": cache_buster()}
         request = client.build_request("GET", url, params=params, extensions={"trace": trace})
         response = await client.send(request, stream=True)
@@ -146,6 +152,8 @@ async def download_stream(
             async for piece in response.aiter_raw():
                 got += len(piece)
                 counter.moved += len(piece)
+                if counter.moved >= limit:
+                    return
             if announced is not None and announced.isdigit() and got < int(announced):
                 raise ThroughputError(f"download: got {got} of {announced} announced bytes")
             if got == 0:
@@ -167,10 +175,13 @@ async def _upload_body(size: int, counter: ByteCounter) -> AsyncIterator[bytes]:
 
 
 async def upload_stream(
-    client: httpx.AsyncClient, url: str, counter: ByteCounter, size: int, trace: Any
+    client: httpx.AsyncClient, url: str, counter: ByteCounter, size: int, trace: Any, limit: int
 ) -> None:
-    """POST random bytes to `empty` repeatedly until cancelled."""
+    """POST random bytes to `empty` repeatedly until cancelled or `limit` bytes are sent."""
     while True:
+        size = min(size, limit - counter.moved)
+        if size <= 0:
+            return
         request = client.build_request(
             "POST",
             url,

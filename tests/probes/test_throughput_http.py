@@ -62,7 +62,7 @@ async def test_progress_is_reported_every_sample() -> None:
             url, replace(QUICK, directions=("down",)), lambda p: seen.append(p.phase)
         )
     assert result.ok
-    assert seen[0] == "latency" and seen[-1] == "done" and seen.count("down") >= 3
+    assert seen[0] == "latency" and seen[-1] == "done" and seen.count("down") >= 2
 
 
 async def test_byte_budget_stops_the_direction() -> None:
@@ -116,10 +116,11 @@ async def test_fewer_bytes_than_announced() -> None:
 
 
 async def test_stall_mid_test_times_out() -> None:
+    policy = replace(FAST, max_duration_s=6)
     async with hostile_server("stall") as url:
-        result, elapsed = await run(url)
+        result, elapsed = await run(url, replace(QUICK, down=policy))
     assert not result.ok
-    assert "stalled" in (result.reason or "")
+    assert "stalled" in (result.reason or ""), result.reason
     assert result.bytes_used >= 1024 * 1024  # what was received before the stall is counted
     assert elapsed < 8
 

@@ -113,7 +113,8 @@ async def hostile_server(mode: Mode) -> AsyncIterator[str]:
     """A server on 127.0.0.1 that misbehaves as `mode` says; yields its base URL."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _hostile_handler(mode, reader, writer)
+        with contextlib.suppress(asyncio.CancelledError):
+            await _hostile_handler(mode, reader, writer)
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
