@@ -119,7 +119,8 @@ def _snmpsim(fs: ForkServer, h: Host, work: Path) -> Proc:
         d.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(h.snmp.data_file, data / f"{h.snmp.community}.snmprec")
     # Also under "public", as a real school's devices answer: agents need one community.
-    (data / f"{PUBLIC_COMMUNITY}.snmprec").symlink_to(data / f"{h.snmp.community}.snmprec")
+    # A copy, not a symlink: snmpsim serves a file reached by two names under one of them.
+    shutil.copyfile(h.snmp.data_file, data / f"{PUBLIC_COMMUNITY}.snmprec")
     args = [
         f"--data-dir={data}",
         f"--agent-udpv4-endpoint={h.ip}:161",
