@@ -74,8 +74,9 @@ class LinkStatus:
     last_success_at: float | None = None
     last_error: str | None = None
     last_error_at: float | None = None
-    clock_skew_s: float | None = None
+    clock_skew_s: float | None = None  # as the collector last reported it (status page)
     consecutive_failures: int = 0
+    clock_offset_s: float = 0.0  # correction the uploader applies to `created` when signing
 
 
 class Spool:
@@ -303,6 +304,7 @@ class Spool:
             last_error_at=number("last_error_at"),
             clock_skew_s=number("clock_skew_s"),
             consecutive_failures=int(number("consecutive_failures") or 0),
+            clock_offset_s=number("clock_offset_s") or 0.0,
         )
 
     def set_link_status(self, status: LinkStatus) -> None:
@@ -312,6 +314,7 @@ class Spool:
             "link.last_error_at": status.last_error_at,
             "link.clock_skew_s": status.clock_skew_s,
             "link.consecutive_failures": status.consecutive_failures,
+            "link.clock_offset_s": status.clock_offset_s,
         }
         with self._write() as conn:
             conn.executemany(

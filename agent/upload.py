@@ -144,8 +144,8 @@ class Uploader:
         self._client = client or httpx.AsyncClient(
             timeout=timeout_s, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
         )
-        self._clock_offset_s = 0.0
         self._status = spool.link_status()
+        self._clock_offset_s = self._status.clock_offset_s  # learned earlier, kept across runs
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -216,6 +216,7 @@ class Uploader:
             last_error_at=time.time(),
             clock_skew_s=skew,
             consecutive_failures=failures,
+            clock_offset_s=self._clock_offset_s,
         )
         self.spool.record_failure(item.seq, result.reason)
         self.spool.set_link_status(self._status)

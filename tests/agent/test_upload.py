@@ -166,6 +166,12 @@ async def test_a_pi_with_a_wrong_clock_still_delivers_and_reports_the_skew(
     assert second.failure is None and second.stored == 3
     status = spool.link_status()
     assert status.clock_skew_s is not None and abs(status.clock_skew_s + 3 * 3600) < 10
+    assert abs(status.clock_offset_s - 3 * 3600) < 10
+    later = spool.enqueue_snapshot(sample_content(1), agent_id=key.agent_id, uai=SCHOOL)
+    async with Uploader(spool, key, collector.url, clock=wrong_clock) as next_run:
+        report = await next_run.drain()  # a new uploader remembers the correction
+    assert report.failure is None and report.stored == 1
+    seqs.append(later)
     assert [seq for _, seq, _ in collector.stored(key.agent_id)] == seqs
 
 
