@@ -234,7 +234,8 @@ def test_raw_socket_lies_about_content_length(live) -> None:  # type: ignore[no-
         st.sampled_from(
             ["signature", "signature-input", "content-digest", "content-type", "content-encoding"]
         ),
-        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+        # h11 (the client) refuses surrounding whitespace itself, so none is generated
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80).map(str.strip),
     ),
     body=st.binary(max_size=300),
 )
