@@ -47,6 +47,13 @@ def window_verdict(settings: AgentSettings, store: StateStore, now: datetime) ->
     )
 
 
+def _supply(raw: dict[str, Any]) -> Supply:
+    """Only the fields the assessment reads: the inventory keeps more (state, units…)."""
+    return Supply.model_validate(
+        {k: raw[k] for k in ("description", "percent", "level", "max") if k in raw}
+    )
+
+
 def _assessed(record: DeviceRecord) -> AssessedDevice:
     health: dict[str, Any] = record.health
     return AssessedDevice(
@@ -58,9 +65,7 @@ def _assessed(record: DeviceRecord) -> AssessedDevice:
         ip=record.ip or "",
         mac=record.mac or "",
         evidence=record.evidence,
-        supplies=[
-            Supply.model_validate(s) for s in health.get("supplies", []) if isinstance(s, dict)
-        ],
+        supplies=[_supply(s) for s in health.get("supplies", []) if isinstance(s, dict)],
         lamp_hours=[int(h) for h in health.get("lamp_hours", []) if isinstance(h, int | float)],
         errors={str(k): str(v) for k, v in health.get("errors", {}).items()},
         last_seen=record.last_seen,
