@@ -355,6 +355,20 @@ def enroll(
     )
 
 
+@app.command("hash-password")
+def hash_password_command() -> None:
+    """Hash a status-page password for `status_page.password_hash` (read from a prompt or stdin)."""
+    from agent.passwords import hash_password
+
+    if sys.stdin.isatty():
+        plain = typer.prompt("Mot de passe / password", hide_input=True, confirmation_prompt=True)
+    else:
+        plain = sys.stdin.readline().rstrip("\n")
+    if not plain:
+        fail("empty password", EXIT_CONFIG)
+    out.print(hash_password(plain), markup=False)
+
+
 @spool_app.command("retry")
 def spool_retry() -> None:
     """Move dead-lettered snapshots back to the queue."""
