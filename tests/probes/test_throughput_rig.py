@@ -149,9 +149,10 @@ def test_busy_link_postpones_the_test_snmp_and_rtt(rig: School, tmp_path: Path) 
     set_rates(rig, 10, 10)
     inet = rig.plan.inet_ip
     gateway = SnmpGateway(rig.plan.router_lan_ip, "public", timeout_s=1)
+    time.sleep(2)  # let the previous test's traffic leave the gateway's counter cache
     quiet = rig.run_coro_in(
         "agent",
-        lambda: check_busy(gateway=gateway, rtt_target=None, baseline_ms=None, interval_s=1),
+        lambda: check_busy(gateway=gateway, rtt_target=None, baseline_ms=None, interval_s=2),
     )
     assert quiet.method == "snmp" and not quiet.busy, quiet.reason
     baseline = rig.run_coro_in("agent", lambda: idle_latency(url(rig), count=5)).idle_tcp_connect_ms
