@@ -59,10 +59,16 @@ async def test_progress_is_reported_every_sample() -> None:
     seen: list[str] = []
     with librespeed_target() as url:
         result = await run_http_test(
-            url, replace(QUICK, directions=("down",)), lambda p: seen.append(p.phase)
+            url,
+            replace(
+                QUICK,
+                down=replace(FAST, max_bytes=10**11, max_duration_s=1.0),
+                directions=("down",),
+            ),
+            lambda p: seen.append(p.phase),
         )
     assert result.ok
-    assert seen[0] == "latency" and seen[-1] == "done" and seen.count("down") >= 2
+    assert seen[0] == "latency" and seen[-1] == "done" and seen.count("down") >= 3
 
 
 async def test_byte_budget_stops_the_direction() -> None:
