@@ -18,7 +18,7 @@ from agent.assess_model import (
     PresenceRecord,
     Supply,
 )
-from agent.bandwidth import Verdict, rolling_verdict, thresholds_for
+from agent.bandwidth import Verdict, rolling_verdict, school_thresholds
 from agent.config import AgentSettings
 from agent.referential import DeviceCategory
 from agent.state import DeviceRecord, StateStore
@@ -42,9 +42,7 @@ def stored_results(store: StateStore, since: datetime) -> list[ThroughputResult]
 def window_verdict(settings: AgentSettings, store: StateStore, now: datetime) -> Verdict:
     days = settings.measurement.window_days
     results = stored_results(store, now - timedelta(days=days))
-    return rolling_verdict(
-        results, now, thresholds_for(settings.school.effective_size), window_days=days
-    )
+    return rolling_verdict(results, now, school_thresholds(settings), window_days=days)
 
 
 def _supply(raw: dict[str, Any]) -> Supply:

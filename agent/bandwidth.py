@@ -13,11 +13,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.config import SchoolSize
+from agent.config import AgentSettings, SchoolSize
+from agent.referential import Referential, load_referential
 from probes.throughput_model import ThroughputResult
 
 Basis = Literal["line_rate", "goodput"]
@@ -37,22 +40,31 @@ class Thresholds(Frozen):
     desirable_up_mbps: float = Field(gt=0)
 
 
-# Socle numérique de base, II.6: minimum down, desirable down/up (Mbit/s).
-SOCLE_THRESHOLDS: dict[SchoolSize, Thresholds] = {
-    "small": Thresholds(
-        size="small", minimum_down_mbps=8, desirable_down_mbps=15, desirable_up_mbps=15
-    ),
-    "medium": Thresholds(
-        size="medium", minimum_down_mbps=10, desirable_down_mbps=35, desirable_up_mbps=20
-    ),
-    "large": Thresholds(
-        size="large", minimum_down_mbps=15, desirable_down_mbps=100, desirable_up_mbps=45
-    ),
-}
+def thresholds_from(referential: Referential, size: SchoolSize) -> Thresholds:
+    """The referential (config/socle.toml, or a municipality's own) is the only source."""
+    internet = referential.internet
+    desirable = internet.desirable.for_size(size)
+    return Thresholds(
+        size=size,
+        minimum_down_mbps=internet.minimum_down_mbps.for_size(size),
+        desirable_down_mbps=desirable.down_mbps,
+        desirable_up_mbps=desirable.up_mbps,
+    )
 
 
-def thresholds_for(size: SchoolSize) -> Thresholds:
-    return SOCLE_THRESHOLDS[size]
+@cache
+def _referential(path: Path | None) -> Referential:
+    return load_referential(path)
+
+
+def thresholds_for(size: SchoolSize, referential: Referential | None = None) -> Thresholds:
+    """Socle numérique de base, II.6: minimum down, desirable down/up (Mbit/s) for a size."""
+    return thresholds_from(referential or _referential(None), size)
+
+
+def school_thresholds(settings: AgentSettings) -> Thresholds:
+    """This school's levels: its size, judged by its referential (builtin or municipal)."""
+    return thresholds_from(_referential(settings.paths.referential), settings.school.effective_size)
 
 
 class Verdict(Frozen):

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.bandwidth import Verdict, thresholds_for, verdict_for_test
+from agent.bandwidth import Verdict, school_thresholds, verdict_for_test
 from agent.budget import MB, DataBudget
 from agent.config import AgentSettings, MeasurementSettings
 from agent.lessons import LessonCalendar
@@ -130,14 +130,13 @@ async def measure_bandwidth(
     budget = DataBudget.from_mb(
         settings.paths.state_dir, m.monthly_budget_mb, settings.schedule.timezone
     )
-    size = settings.school.effective_size
     busy_reason: str | None = None
 
     def report(result: ThroughputResult) -> BandwidthReport:
         status = budget.status(now)
         return BandwidthReport(
             result=result,
-            verdict=verdict_for_test(result, thresholds_for(size)),
+            verdict=verdict_for_test(result, school_thresholds(settings)),
             busy=busy_reason,
             budget_month=status.month,
             budget_used_bytes=status.used_bytes,

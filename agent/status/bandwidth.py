@@ -20,12 +20,6 @@ from agent.config import SchoolSize
 Verdict = Literal["desirable", "minimum", "below_minimum", "unknown"]
 
 # Referential defaults (config/socle.toml, DESIGN.md): minimum down; desirable down/up.
-_MINIMUM_DOWN_MBPS: dict[str, float] = {"small": 8, "medium": 10, "large": 15}
-_DESIRABLE_MBPS: dict[str, tuple[float, float]] = {
-    "small": (15, 15),
-    "medium": (35, 20),
-    "large": (100, 45),
-}
 
 
 @dataclass(frozen=True)
@@ -38,8 +32,10 @@ class BandwidthLevels:
 
     @classmethod
     def for_size(cls, size: SchoolSize) -> BandwidthLevels:
-        down, up = _DESIRABLE_MBPS[size]
-        return cls(_MINIMUM_DOWN_MBPS[size], down, up)
+        from agent.bandwidth import thresholds_for
+
+        levels = thresholds_for(size)
+        return cls(levels.minimum_down_mbps, levels.desirable_down_mbps, levels.desirable_up_mbps)
 
 
 @dataclass(frozen=True)

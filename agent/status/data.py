@@ -37,7 +37,12 @@ class Sources:
 
 
 def default_levels(settings: AgentSettings) -> BandwidthLevels:
-    return BandwidthLevels.for_size(settings.school.effective_size)
+    from agent.bandwidth import school_thresholds
+
+    levels = school_thresholds(settings)
+    return BandwidthLevels(
+        levels.minimum_down_mbps, levels.desirable_down_mbps, levels.desirable_up_mbps
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from agent.bandwidth import (
-    SOCLE_THRESHOLDS,
     judge,
     rolling_verdict,
     thresholds_for,
@@ -78,22 +77,22 @@ def test_thresholds_table(size: str, line_down: float, line_up: float, level: st
 def test_line_rate_basis_is_what_makes_a_sold_8_pass() -> None:
     """tbf 8.4 mbit → 8.03 goodput: on goodput it would sit 0.4 % above the line."""
     sold_8_point_4 = result(down=8.4 * 1448 / 1514, up=1)
-    assert verdict_for_test(sold_8_point_4, SOCLE_THRESHOLDS["small"]).level == "minimum"
+    assert verdict_for_test(sold_8_point_4, thresholds_for("small")).level == "minimum"
     sold_7_point_6 = result(down=7.6 * 1448 / 1514, up=1)
-    assert verdict_for_test(sold_7_point_6, SOCLE_THRESHOLDS["small"]).level == "below_minimum"
-    goodput = verdict_for_test(result(7.9, 1), SOCLE_THRESHOLDS["small"], basis="goodput")
+    assert verdict_for_test(sold_7_point_6, thresholds_for("small")).level == "below_minimum"
+    goodput = verdict_for_test(result(7.9, 1), thresholds_for("small"), basis="goodput")
     assert goodput.basis == "goodput" and goodput.level == "below_minimum"
 
 
 def test_unknown_upload_never_claims_desirable() -> None:
-    verdict = judge(200, None, SOCLE_THRESHOLDS["large"])
+    verdict = judge(200, None, thresholds_for("large"))
     assert verdict.level == "minimum" and verdict.meets_desirable is None
     assert "upload unknown" in verdict.reason
 
 
 def test_failed_test_is_unknown_not_a_fail() -> None:
     failed = failed_result("http", "t", NOW, "target down")
-    verdict = verdict_for_test(failed, SOCLE_THRESHOLDS["small"])
+    verdict = verdict_for_test(failed, thresholds_for("small"))
     assert verdict.level == "unknown" and verdict.tests == 0 and "target down" in verdict.reason
 
 
@@ -105,14 +104,14 @@ def test_rolling_window_median_and_count() -> None:
         result(9.2, 5, NOW - timedelta(days=1)),
         failed_result("http", "t", NOW, "down"),  # not counted
     ]
-    verdict = rolling_verdict(history, NOW, SOCLE_THRESHOLDS["small"], window_days=7)
+    verdict = rolling_verdict(history, NOW, thresholds_for("small"), window_days=7)
     assert verdict.tests == 3 and verdict.window_days == 7
     assert verdict.down_mbps == pytest.approx(9.0 * 1514 / 1448, rel=1e-3)
     assert verdict.level == "minimum"
 
 
 def test_rolling_window_needs_enough_tests() -> None:
-    verdict = rolling_verdict([result(9, 5)], NOW, SOCLE_THRESHOLDS["small"], min_tests=3)
+    verdict = rolling_verdict([result(9, 5)], NOW, thresholds_for("small"), min_tests=3)
     assert verdict.level == "unknown" and verdict.tests == 1 and "3 needed" in verdict.reason
 
 

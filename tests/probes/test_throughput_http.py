@@ -62,7 +62,7 @@ async def test_progress_is_reported_every_sample() -> None:
             url,
             replace(
                 QUICK,
-                down=replace(FAST, max_bytes=10**11, max_duration_s=1.0),
+                down=replace(FAST, max_bytes=10**11, max_duration_s=2.0),
                 directions=("down",),
             ),
             lambda p: seen.append(p.phase),
