@@ -183,6 +183,11 @@ async def _run_probe(
         progress=lambda message: clock.emit(name, "progress", message),
     )
     observations: list[Observation] = []
+    # Optional hook: told its deadline, a probe can stop in time and return partial
+    # results, which the timeout below would lose by cancelling it.
+    set_deadline = getattr(probe, "set_deadline", None)
+    if callable(set_deadline):
+        set_deadline(time.monotonic() + limit_s)
     try:
         async with asyncio.timeout(limit_s):
             observations = await probe.run(probe_ctx)

@@ -5,16 +5,30 @@ waiting the full timeout with retries for each would make discovery slow. The fa
 pass tries every credential once with a short timeout; only the hosts that stayed
 silent get the slow pass (longer timeout, retries) for busy or sleepy devices.
 
+Why the communities of a host are tried at once: an agent answers only the right
+one and drops the others without a word, so trying 11 communities one after the
+other cost a silent laptop 11 timeouts per pass (~50 s for 9 laptops). Sent
+together, a pass costs one timeout per host. SNMPv3 users stay one after the other:
+each needs engine discovery, and a wrong user must not race the right one.
+
+Why a deadline: discovery cancels a probe that overruns its share of the cycle, and
+a cancelled probe returns nothing. `SnmpProbe.set_deadline` tells the probe when it
+must be done; it then stops on its own a little earlier and returns every device
+already identified, including one whose tables were still being read.
+
 The credential that worked is remembered per device (`known_credentials`, an index
-into the settings list — never the secret) so the next run tries it first; the
-daemon may persist that map. Facts emitted: the `snmp.*` keys of docs/observations.md.
+into the settings list — never the secret) so the next run tries it first, alone;
+the daemon may persist that map. Facts emitted: the `snmp.*` keys of
+docs/observations.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
@@ -29,6 +43,12 @@ from probes.snmp_session import Oid, SnmpSession, SnmpUnreachable, new_engine, r
 log = logging.getLogger(__name__)
 
 __all__ = ["SnmpProbe", "identify_snmp"]
+
+_WRAP_UP_S = 0.2  # s: the run stops this long before its deadline, to close the engine
+_COLLECT_MARGIN_S = 0.2  # s: reading a device ends this long before the run stops
+
+Reached = tuple[SnmpSession, dict[Oid, Any]]
+Found = tuple[int, SnmpSession, dict[Oid, Any]]
 
 
 @dataclass(frozen=True)
@@ -52,64 +72,119 @@ def _ladder(settings: SnmpSettings, known: int | None) -> list[int]:
     return order
 
 
+def _seconds_until(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+async def _after(
+    previous: asyncio.Task[Reached] | None, attempt: Callable[[], Awaitable[Reached]]
+) -> Reached:
+    """Run `attempt` once `previous` has failed: how v3 users stay one after the other."""
+    if previous is not None:
+        await asyncio.wait([previous])
+        if not previous.cancelled() and previous.exception() is None:
+            raise SnmpUnreachable("an earlier SNMPv3 user answered")
+    return await attempt()
+
+
+async def _first_answer(
+    engine: SnmpEngine, ip: str, port: int, settings: SnmpSettings, order: list[int], step: _Pass
+) -> Found | None:
+    """Try the credentials of `order` together (v3 users in turn); keep the first in order.
+
+    Taking the first *in order* rather than the first to answer keeps the choice
+    stable when a device accepts two credentials (v1 and v2c `public`, say): it
+    waits at most one timeout for the credentials listed before the one that answered.
+    A failing credential, even a v3 authentication error, never stops the others.
+    """
+    tasks: dict[int, asyncio.Task[Reached]] = {}
+    previous_v3: asyncio.Task[Reached] | None = None
+    for index in order:
+        credential = settings.credentials[index]
+        attempt = functools.partial(
+            reach, engine, ip, port, credential, timeout_s=step.timeout_s, retries=step.retries
+        )
+        if credential.version == "3":
+            previous_v3 = asyncio.create_task(_after(previous_v3, attempt))
+            tasks[index] = previous_v3
+        else:
+            tasks[index] = asyncio.create_task(attempt())
+    try:
+        for index in order:
+            try:
+                session, first = await tasks[index]
+            except SnmpUnreachable as exc:
+                log.debug(
+                    "snmp %s: credential #%d (v%s) got no answer: %s",
+                    ip,
+                    index,
+                    settings.credentials[index].version,
+                    exc,
+                )
+                continue
+            return index, session, first
+        return None
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
 async def _try_ladder(
     engine: SnmpEngine, ip: str, port: int, settings: SnmpSettings, known: int | None, step: _Pass
-) -> tuple[int, SnmpSession, dict[Oid, Any]] | None:
-    """First credential that gets an answer; a failing one (even v3 auth) never stops the ladder."""
-    for index in _ladder(settings, known):
-        credential = settings.credentials[index]
-        try:
-            session, first = await reach(
-                engine, ip, port, credential, timeout_s=step.timeout_s, retries=step.retries
-            )
-        except SnmpUnreachable as exc:
-            log.debug(
-                "snmp %s: credential #%d (v%s) got no answer: %s",
-                ip,
-                index,
-                credential.version,
-                exc,
-            )
-            continue
-        return index, session, first
-    return None
+) -> Found | None:
+    """The credential that worked last time alone first, then all the others together.
+
+    Alone first so that a known device is not sent ten wrong communities every
+    cycle (many log them, some send authenticationFailure traps).
+    """
+    order = _ladder(settings, known)
+    if known is not None and order[:1] == [known]:
+        found = await _first_answer(engine, ip, port, settings, order[:1], step)
+        if found is not None:
+            return found
+        order = order[1:]
+    return await _first_answer(engine, ip, port, settings, order, step)
 
 
-async def _observe(
-    engine: SnmpEngine,
-    ip: IPv4Address,
-    port: int,
-    settings: SnmpSettings,
-    known: int | None,
-    step: _Pass,
-) -> tuple[int, Observation] | None:
-    found = await _try_ladder(engine, str(ip), port, settings, known, step)
-    if found is None:
-        return None
+async def _read(
+    ip: IPv4Address, found: Found, settings: SnmpSettings, deadline: float | None
+) -> Observation:
+    """Read a reached device; reading stops at `deadline` (monotonic) with what it has."""
     index, session, first = found
     facts = await collect(
-        session, first, max_rows=settings.max_walk_rows, max_walk_s=settings.max_walk_s
+        session,
+        first,
+        max_rows=settings.max_walk_rows,
+        max_walk_s=settings.max_walk_s,
+        deadline=deadline,
     )
     facts["snmp.version"] = session.version
     facts["snmp.credential_index"] = index
-    return index, Observation(probe="snmp", ip=ip, facts=facts)
+    return Observation(probe="snmp", ip=ip, facts=facts)
 
 
 async def identify_snmp(
-    ip: str | IPv4Address, port: int, settings: SnmpSettings, *, engine: SnmpEngine | None = None
+    ip: str | IPv4Address,
+    port: int,
+    settings: SnmpSettings,
+    *,
+    engine: SnmpEngine | None = None,
+    deadline: float | None = None,
 ) -> Observation | None:
     """One host: fast attempt, then slow attempt; None if it never answered.
 
     Pass `engine` (from `probes.snmp_session.new_engine`) to reuse one across many
     calls: creating an SnmpEngine loads its MIB modules (~0.1–0.2 s of CPU).
+    `deadline` (`time.monotonic()`) caps the time spent reading the device.
     """
     address = IPv4Address(str(ip))
     active = new_engine() if engine is None else engine
     try:
         for step in _passes(settings):
-            found = await _observe(active, address, port, settings, None, step)
+            found = await _try_ladder(active, str(address), port, settings, None, step)
             if found is not None:
-                return found[1]
+                return await _read(address, found, settings, deadline)
         return None
     finally:
         if engine is None:
@@ -126,58 +201,105 @@ class SnmpProbe:
     ) -> None:
         self.settings = settings
         self.known_credentials: dict[IPv4Address, int] = dict(known_credentials or {})
+        self._deadline: float | None = None
+
+    def set_deadline(self, deadline: float | None) -> None:
+        """The `time.monotonic()` instant by which the next `run` must have returned.
+
+        Discovery calls this with the end of the probe's share of the cycle, because
+        its own timeout cancels the probe and every observation is then lost. The
+        deadline holds for one run only, so a reused probe never inherits a stale one.
+        """
+        self._deadline = deadline
 
     async def run(self, ctx: ProbeContext) -> list[Observation]:
-        """Fast pass over all hosts, slow pass over the silent ones; one Observation per device."""
-        engine = new_engine()
-        limit = asyncio.Semaphore(self.settings.concurrency)
+        """Fast pass over all hosts, slow pass over the silent ones; one Observation per device.
+
+        Devices are recorded as each one is done, so when the deadline comes the
+        run stops and still returns all of them.
+        """
+        deadline, self._deadline = self._deadline, None
+        stop = None if deadline is None else deadline - _WRAP_UP_S
+        hosts = list(dict.fromkeys(ctx.hosts))
         found: dict[IPv4Address, Observation] = {}
+        engine = new_engine()
         try:
-            silent: Sequence[IPv4Address] = list(dict.fromkeys(ctx.hosts))
-            for number, step in enumerate(_passes(self.settings)):
-                if not silent:
-                    break
-                ctx.progress(f"snmp: pass {number + 1}, {len(silent)} hosts")
-                results = await asyncio.gather(
-                    *(self._one(engine, limit, ip, step, ctx) for ip in silent)
-                )
-                for ip, result in zip(silent, results, strict=True):
-                    if result is not None:
-                        found[ip] = result
-                silent = [ip for ip in silent if ip not in found]
+            async with asyncio.timeout(_seconds_until(stop)):
+                await self._passes(engine, hosts, found, stop, ctx)
+        except TimeoutError:
+            log.info("snmp: time budget spent, keeping %d devices", len(found))
+            ctx.progress(f"snmp: time budget spent, keeping {len(found)} devices")
         finally:
             engine.close_dispatcher()
-        return [found[ip] for ip in ctx.hosts if ip in found]
+        return [found[ip] for ip in hosts if ip in found]
 
-    async def _one(
+    async def _passes(
         self,
         engine: SnmpEngine,
-        limit: asyncio.Semaphore,
-        ip: IPv4Address,
-        step: _Pass,
+        hosts: Sequence[IPv4Address],
+        found: dict[IPv4Address, Observation],
+        stop: float | None,
         ctx: ProbeContext,
-    ) -> Observation | None:
+    ) -> None:
+        """Reach hosts pass by pass; each reached host is read in its own task meanwhile.
+
+        Reading apart from reaching lets the slow pass start as soon as the fast one
+        has heard what it could, instead of waiting for the slowest device to be read.
+        """
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        reading_ends = None if stop is None else stop - _COLLECT_MARGIN_S
+        silent = list(hosts)
+        async with asyncio.TaskGroup() as readers:
+            for number, step in enumerate(_passes(self.settings)):
+                left = _seconds_until(stop)
+                if not silent or (number > 0 and left is not None and left < step.timeout_s):
+                    break  # no host left, or no time for even one slow answer
+                ctx.progress(f"snmp: pass {number + 1}, {len(silent)} hosts")
+                reached = await asyncio.gather(
+                    *(self._reach(engine, limit, ip, step) for ip in silent)
+                )
+                for ip, hit in zip(silent, reached, strict=True):
+                    if hit is not None:
+                        readers.create_task(self._read(limit, ip, hit, reading_ends, found, ctx))
+                silent = [ip for ip, hit in zip(silent, reached, strict=True) if hit is None]
+
+    async def _reach(
+        self, engine: SnmpEngine, limit: asyncio.Semaphore, ip: IPv4Address, step: _Pass
+    ) -> Found | None:
+        known = self.known_credentials.get(ip)
         async with limit:
             try:
-                result = await _observe(
-                    engine,
-                    ip,
-                    self.settings.port,
-                    self.settings,
-                    self.known_credentials.get(ip),
-                    step,
+                return await _try_ladder(
+                    engine, str(ip), self.settings.port, self.settings, known, step
                 )
             except Exception as exc:  # one odd device must not sink the whole pass
                 log.warning("snmp %s: unexpected %s, device skipped", ip, type(exc).__name__)
                 return None
-        if result is None:
-            return None
-        index, observation = result
-        self.known_credentials[ip] = index
-        mac = ctx.macs.get(ip)
-        if mac is not None:
+
+    async def _read(
+        self,
+        limit: asyncio.Semaphore,
+        ip: IPv4Address,
+        hit: Found,
+        reading_ends: float | None,
+        found: dict[IPv4Address, Observation],
+        ctx: ProbeContext,
+    ) -> None:
+        """Read one reached host and record it in `found` at once (so a later stop keeps it)."""
+        self.known_credentials[ip] = hit[0]
+        async with limit:
             try:
-                return observation.model_copy(update={"mac": normalise_mac(mac)})
-            except ValueError:
-                return observation
+                observation = await _read(ip, hit, self.settings, reading_ends)
+            except Exception as exc:  # one odd device must not sink the whole probe
+                log.warning("snmp %s: unexpected %s, device skipped", ip, type(exc).__name__)
+                return
+        found[ip] = _with_mac(observation, ctx.macs.get(ip))
+
+
+def _with_mac(observation: Observation, mac: str | None) -> Observation:
+    if mac is None:
+        return observation
+    try:
+        return observation.model_copy(update={"mac": normalise_mac(mac)})
+    except ValueError:
         return observation

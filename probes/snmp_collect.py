@@ -6,11 +6,17 @@ then walks only of the tables that exist. A printer costs ~15 requests, a switch
 that has none of the tables ~5. Every walk is capped in rows and seconds, and the
 whole device has a time budget, so a hostile agent cannot hold the probe.
 
+Why facts are written as they arrive and an optional `deadline`: the probe as a
+whole has a deadline too. When it comes, reading stops and the facts gathered so
+far (at least sysDescr/sysObjectID, which proved the credential) are kept — a
+device half-read is still identified, where a cancelled read would lose it.
+
 Fact keys are the `snmp.*` keys of docs/observations.md, nothing else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -272,18 +278,31 @@ async def _ssids(
 
 
 async def collect(
-    session: SnmpSession, first: dict[Oid, Any], *, max_rows: int, max_walk_s: float
+    session: SnmpSession,
+    first: dict[Oid, Any],
+    *,
+    max_rows: int,
+    max_walk_s: float,
+    deadline: float | None = None,
 ) -> dict[str, FactValue]:
-    """All `snmp.*` facts for a device already reached (`first`: its sysDescr/sysObjectID)."""
-    budget = _Budget(max_rows, max_walk_s, time.monotonic() + _BUDGET_WALKS * max_walk_s)
-    facts: dict[str, FactValue] = {}
+    """All `snmp.*` facts for a device already reached (`first`: its sysDescr/sysObjectID).
+
+    Walks share 4 × `max_walk_s`, cut to `deadline` (`time.monotonic()`) when that
+    comes first; at `deadline` every request stops and the facts so far are returned.
+    """
+    walks_end = time.monotonic() + _BUDGET_WALKS * max_walk_s
+    budget = _Budget(
+        max_rows, max_walk_s, walks_end if deadline is None else min(walks_end, deadline)
+    )
+    facts = _system_facts(first)
     try:
-        system = dict(first)
-        system.update(await session.get([SYS_UPTIME, SYS_NAME, SYS_LOCATION]))
-        facts.update(_system_facts(system))
-        await _collect_tables(session, facts, budget)
-    except SnmpUnreachable:
-        pass  # the device went quiet half-way: keep what we have
+        async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
+            system = dict(first)
+            system.update(await session.get([SYS_UPTIME, SYS_NAME, SYS_LOCATION]))
+            facts.update(_system_facts(system))
+            await _collect_tables(session, facts, budget)
+    except (SnmpUnreachable, TimeoutError):
+        pass  # the device went quiet half-way, or time is up: keep what we have
     return facts
 
 
@@ -298,11 +317,11 @@ async def _collect_tables(
     enterprise = facts.get("snmp.enterprise")
     if isinstance(enterprise, int):
         vendors.add(enterprise)
-    model_facts: dict[str, FactValue] = {}
-    model_facts.update(await _vendor_scalars(session, vendors & set(subtrees)))
+    # model, serial, firmware: the first source wins (vendor MIB, ENTITY, HOST-RESOURCES, 802.11)
+    facts.update(await _vendor_scalars(session, vendors & set(subtrees)))
     if ENT_PHYSICAL in present:
         for key, value in (await _entity_facts(session, budget)).items():
-            model_facts.setdefault(key, value)
+            facts.setdefault(key, value)
     if HR_DEVICE in present:
         devices = await _hr_devices(session, budget)
         facts["snmp.hr_devices"] = list(devices)
@@ -310,7 +329,7 @@ async def _collect_tables(
             (d["descr"] for d in devices if d["type"] == "printer" and d["descr"]), None
         )
         if printer_descr:
-            model_facts.setdefault("snmp.model", printer_descr)
+            facts.setdefault("snmp.model", printer_descr)
     if HR_PRINTER_STATUS in present:
         status = as_int(present[HR_PRINTER_STATUS][1])
         if status is not None:
@@ -323,11 +342,10 @@ async def _collect_tables(
         facts["snmp.if_macs"] = list(dict.fromkeys(macs))[:_MAX_LIST]
     dot11 = DOT11 in present
     facts["snmp.dot11"] = dot11
-    if dot11 and "snmp.model" not in model_facts:
+    if dot11 and "snmp.model" not in facts:
         for _name, value in await _walk(session, DOT11_PRODUCT_NAME, budget, 1):
             if text := as_text(value):
-                model_facts["snmp.model"] = text
+                facts["snmp.model"] = text
     ssids = await _ssids(session, vendors & set(subtrees), dot11, budget)
     if ssids:
         facts["snmp.ssids"] = list(ssids)
-    facts.update(model_facts)
