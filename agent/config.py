@@ -229,6 +229,7 @@ class ScheduleSettings(Frozen):
     latency_interval_min: float = Field(5, gt=0)
     throughput_tests_per_day: int = Field(4, ge=0, le=48)
     snapshot_interval_min: float = Field(15, gt=0)
+    drain_interval_min: float = Field(1, gt=0)  # spool delivery tick; failures back off longer
     jitter_s: float = Field(120, ge=0)
 
     @field_validator("timezone")

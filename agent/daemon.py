@@ -67,7 +67,12 @@ def job_specs(settings: AgentSettings) -> list[JobSpec]:
         JobSpec(
             "snapshot", timedelta(minutes=schedule.snapshot_interval_min), False, schedule.jitter_s
         ),
-        JobSpec("drain", timedelta(minutes=1), False, 10.0),
+        JobSpec(
+            "drain",
+            timedelta(minutes=schedule.drain_interval_min),
+            False,
+            min(10.0, schedule.jitter_s),
+        ),
     ]
     if schedule.throughput_tests_per_day > 0:
         every = timedelta(days=1) / schedule.throughput_tests_per_day

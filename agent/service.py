@@ -25,7 +25,7 @@ from agent.referential import Referential, load_referential
 from agent.snapshot_build import build_content
 from agent.spool import Spool
 from agent.state import StateStore
-from agent.upload import Uploader
+from agent.upload import Backoff, Uploader
 from probes.busy_link import SnmpGateway
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class AgentService:
         self.inventory = Inventory()
         self.referential: Referential = load_referential(settings.paths.referential)
         self.postponed_until: datetime | None = None
+        self.drain_not_before: datetime | None = None  # the uploader's backoff, honoured
 
     async def apply_settings(self, settings: AgentSettings) -> None:
         """After SIGHUP: new settings (and referential) for the next runs."""
@@ -177,19 +178,27 @@ class AgentService:
         return f"snapshot {seq} spooled"
 
     async def drain(self) -> str:
+        """Deliver the spool in order; after a failure, wait out the uploader's backoff
+        (exponential, full jitter, capped) instead of retrying on every tick."""
         url = self.settings.collector.url
         if url is None:
             return "no collector configured"
+        now = self.now()
+        if self.drain_not_before is not None and now < self.drain_not_before:
+            return f"backing off until {self.drain_not_before.isoformat(timespec='seconds')}"
         key = load_or_create_key(self.settings.paths.state_dir)
+        backoff = Backoff(cap_s=self.settings.collector.max_backoff_s)
         with Spool.in_state_dir(self.settings.paths.state_dir) as spool:
             if spool.stats().depth == 0:
                 return "spool empty"
             async with Uploader(
-                spool, key, url, timeout_s=self.settings.collector.timeout_s
+                spool, key, url, timeout_s=self.settings.collector.timeout_s, backoff=backoff
             ) as uploader:
                 report = await uploader.drain()
         if report.failure is not None:
+            self.drain_not_before = now + timedelta(seconds=report.delay_s)
             raise RuntimeError(f"upload: {report.failure.reason}")
+        self.drain_not_before = None
         refused = f", {report.dead_lettered} refused (dead letters)" if report.dead_lettered else ""
         return f"{report.stored} snapshot(s) delivered{refused}"
 
