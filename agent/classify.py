@@ -154,6 +154,18 @@ def _other_votes(view: FactView, votes: _Votes) -> None:
         votes.add("projector", 5, f"pjlink answered{view.pjlink_label}")
     if view.locally_administered and view.nothing_else:
         votes.add("tablet_or_phone", 1.5, "locally administered (private) MAC and nothing else")
+    maker = view.text("oui.vendor").lower()
+    if view.nothing_else and maker:
+        if any(word in maker for word in rules.SILENT_COMPUTER_MAKERS):
+            votes.add(
+                "computer", 1.0, f"answers only ARP; MAC maker '{maker[:40]}' makes computers"
+            )
+        elif any(word in maker for word in rules.SILENT_MOBILE_MAKERS):
+            votes.add(
+                "tablet_or_phone",
+                1.0,
+                f"answers only ARP; MAC maker '{maker[:40]}' makes tablets and phones",
+            )
 
 
 def _confidence(best: float, runner_up: float) -> float:

@@ -206,3 +206,27 @@ MAC_MODEL = _rx(r"^(MacBook|iMac|Macmini|MacPro|Mac\d|MacStudio)")
 NAS_MODEL = _rx(r"^(Xserve|RackMac)|@ECOLOR|MacSamba")  # Samba's fruit module, not a real Mac
 PHONE_MODEL = _rx(r"^(iPhone|iPad|iPod)")
 GENERIC_VENDORS = frozenset({"net-snmp", "UC Davis (net-snmp)"})
+
+
+# A host that answers nothing but ARP: its MAC's maker is the only hint. Weak votes, and
+# only for makers whose silent network devices are nearly always laptops or desktops
+# (PC makers, laptop Wi-Fi chips) or tablets and phones. Infrastructure answers SNMP,
+# mDNS or PJLink and never reaches these rules.
+SILENT_COMPUTER_MAKERS = (
+    "dell",
+    "lenovo",
+    "acer",
+    "asustek",
+    "microsoft",
+    "intel corporate",
+    "dynabook",
+    "getac",
+)
+SILENT_MOBILE_MAKERS = (
+    "apple",
+    "samsung electronics",
+    "huawei",
+    "xiaomi",
+    "oneplus",
+    "motorola mobility",
+)

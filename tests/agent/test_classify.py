@@ -251,3 +251,28 @@ def test_with_community_puts_the_given_community_first_and_keeps_the_rest() -> N
     assert first.community.get_secret_value() == "s3cret"
     assert len(settings.credentials) == 2
     assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("maker", "expected"),
+    [
+        ("Dell Inc.", "computer"),
+        ("LCFC(HeFei) Electronics Technology / Lenovo", "computer"),
+        ("Apple, Inc.", "tablet_or_phone"),
+        ("Samsung Electronics Co.,Ltd", "tablet_or_phone"),
+        ("Hewlett Packard", "unknown"),  # HP also makes printers: a silent HP host stays unknown
+    ],
+)
+def test_silent_hosts_guess_from_the_mac_maker(maker: str, expected: str) -> None:
+    result = classify({"arp.source": "sweep", "oui.vendor": maker})
+    assert result.category == expected
+    assert result.confidence < 0.5  # a weak guess, and it says so
+
+
+def test_the_mac_maker_never_outvotes_a_protocol() -> None:
+    facts = {
+        "oui.vendor": "Dell Inc.",
+        "mdns.services": ["_ipp._tcp"],
+        "mdns.model": "Dell S5830dn",
+    }
+    assert classify(facts).category == "printer"
