@@ -193,7 +193,16 @@ class MdnsProbe:
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.browse_s
-            while (left := deadline - loop.time()) > 0:
+            extended = False
+            while True:
+                left = deadline - loop.time()
+                if left <= 0:
+                    if found or extended:
+                        break
+                    # Silence on a busy box is more often late answers than an empty
+                    # network: browse once more before concluding there is nothing.
+                    deadline, extended = deadline + self.browse_s, True
+                    continue
                 await asyncio.sleep(min(left, 0.1))
                 if new_types:
                     extra, new_types[:] = list(new_types), []
