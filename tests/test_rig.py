@@ -223,8 +223,10 @@ def _iperf(school: School, reverse: bool) -> float:
 def test_router_shapes_both_directions(school_factory: Callable[..., School]) -> None:
     s = school_factory(hosts=0, down_mbit=8, up_mbit=4)
     down, up = _iperf(s, reverse=True), _iperf(s, reverse=False)
-    assert 7.3 < down < 8.0, down  # TCP goodput ~95.6 % of the tbf rate
-    assert 3.6 < up < 4.0, up
+    # TCP goodput is ~95.6 % of the tbf rate; the upper bound leaves room for a receiver
+    # whose 3 s window is stretched by a loaded machine (unshaped would read Gbit/s).
+    assert 7.3 < down < 8.4, down
+    assert 3.6 < up < 4.2, up
 
 
 @pytest.mark.rig
