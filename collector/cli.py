@@ -36,8 +36,10 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="One-time enrolment tokens.", no_args_is_help=True)
 agent_app = typer.Typer(help="Agent keys: add, revoke, list.", no_args_is_help=True)
+school_app = typer.Typer(help="Schools: name, commune, size.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(agent_app, name="agent")
+app.add_typer(school_app, name="school")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file.", dir_okay=False)
@@ -126,6 +128,34 @@ def migrate(config: ConfigOpt = None, database: DatabaseOpt = None) -> None:
     typer.echo(f"{safe_url(cfg.database.url)}: at revision {current_revision(engine)}")
 
 
+@app.command()
+def prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", help="e.g. 90d (default: retention.raw_snapshot_days)"),
+    ] = None,
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Drop raw snapshot bodies past the retention period (derived data is kept)."""
+    from collector.retention import prune_raw_snapshots
+
+    cfg = settings(config, database)
+    if older_than is None and cfg.retention.raw_snapshot_days == 0:
+        typer.echo("retention.raw_snapshot_days = 0: raw snapshots are kept forever")
+        return
+    try:
+        age = (
+            parse_duration(older_than)
+            if older_than
+            else timedelta(days=cfg.retention.raw_snapshot_days)
+        )
+    except ValueError as exc:
+        fail(f"prune: {exc}", EXIT_USAGE)
+    count = prune_raw_snapshots(open_store(cfg).engine, age)
+    typer.echo(f"pruned {count} raw snapshot bodies older than {age.days} days")
+
+
 @token_app.command("create")
 def token_create(
     uai: Annotated[str, typer.Option("--uai", help="The school's UAI, e.g. 0751234J.")],
@@ -206,6 +236,25 @@ def agent_list(
     for r in rows:
         seen = r.last_seen_at.isoformat(timespec="seconds") if r.last_seen_at else "never"
         typer.echo(f"{r.uai}  {r.agent_id}  {r.state:<8} last seen {seen}  {r.snapshots} snapshots")
+
+
+@school_app.command("set")
+def school_set(
+    uai: Annotated[str, typer.Option("--uai")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    commune: Annotated[str | None, typer.Option("--commune")] = None,
+    size: Annotated[str | None, typer.Option("--size", help="small, medium or large")] = None,
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Name, commune and size shown and filtered on by the dashboard."""
+    try:
+        open_store(settings(config, database)).set_school(
+            uai, name=name, commune=commune, size=size
+        )
+    except (ValueError, AdminError) as exc:
+        fail(f"school set: {exc}", EXIT_USAGE)
+    typer.echo(f"updated {uai}")
 
 
 def main() -> None:

@@ -54,10 +54,28 @@ class IngestSettings(Frozen):
     key_cache_s: float = Field(5.0, ge=0, le=300)  # a revocation takes this long everywhere
 
 
+class AlertSettings(Frozen):
+    """Thresholds that raise a school's alert flags (computed at ingest, except silence)."""
+
+    silent_after_h: float = Field(24.0, gt=0, le=24 * 365)
+    toner_low_percent: float = Field(15.0, ge=0, le=100)
+    lamp_rated_hours: int = Field(4000, gt=0, le=100_000)  # when the referential has no model
+    lamp_warn_ratio: float = Field(0.9, gt=0, le=1)
+    max_clock_skew_s: float = Field(300.0, gt=0)
+
+
+class RetentionSettings(Frozen):
+    """Raw snapshot bodies are evidence, not the dashboard's source: they may go."""
+
+    raw_snapshot_days: int = Field(90, ge=0, le=36500)  # 0: keep raw bodies forever
+
+
 class CollectorConfig(Frozen):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     ingest: IngestSettings = IngestSettings()
+    alerts: AlertSettings = AlertSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def with_overrides(
         self, *, database_url: str | None = None, listen: str | None = None

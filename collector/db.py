@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -31,7 +32,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # several writers (uvicorn workers) queue for the lock
 
@@ -75,6 +77,8 @@ schools = Table(
     Column("commune", String(200), nullable=False, server_default=""),
     Column("size", String(16), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_schools_commune", "commune"),
+    Index("ix_schools_size", "size"),
 )
 
 agents = Table(
@@ -114,7 +118,9 @@ snapshots = Table(
     Column("created_at", UtcDateTime, nullable=False),  # the agent's clock
     Column("received_at", UtcDateTime, nullable=False),  # ours
     Column("body_sha256", String(64), nullable=False),
-    Column("body", Text, nullable=False),  # the JSON exactly as received (decompressed)
+    # The JSON exactly as received (decompressed); NULL once pruned by the retention
+    # policy. The row stays: (agent_id, seq) and the hash keep ingest idempotent.
+    Column("body", Text, nullable=True),
     UniqueConstraint("agent_id", "seq", name="uq_snapshots_agent_id_seq"),
     Index("ix_snapshots_uai_created_at", "uai", "created_at"),
 )
@@ -125,6 +131,111 @@ nonces = Table(
     Column("agent_id", String(64), primary_key=True),
     Column("nonce", String(128), primary_key=True),
     Column("expires_at", Float, nullable=False, index=True),  # epoch seconds: cheap to purge
+)
+
+
+# --- derived tables: filled at ingest, in the snapshot's transaction -------------------
+# The dashboard reads only these (and the snapshots' envelope columns), never the JSON.
+
+measurements = Table(
+    "measurements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("uai", String(8), ForeignKey("schools.uai"), nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("snapshot_id", BigInteger, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("backend", String(16), nullable=False),
+    Column("target_host", String(256), nullable=False),
+    Column("down_mbps", Float, nullable=True),
+    Column("up_mbps", Float, nullable=True),
+    Column("idle_latency_ms", Float, nullable=True),
+    Column("loaded_latency_ms", Float, nullable=True),
+    Column("jitter_ms", Float, nullable=True),
+    Column("bytes_used", BigInteger, nullable=False),
+    Column("cut_short", String(256), nullable=True),
+    # A result is reported once, but a re-sent period must not count it twice.
+    UniqueConstraint("agent_id", "started_at", "backend", name="uq_measurements_agent_started"),
+    Index("ix_measurements_uai_started_at", "uai", "started_at"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("uai", String(8), ForeignKey("schools.uai"), primary_key=True),
+    Column("mac", String(17), primary_key=True),  # the inventory key; IPs change
+    Column("category", String(32), nullable=False),
+    Column("vendor", String(256), nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("ip", String(45), nullable=True),
+    Column("serial", String(256), nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),  # created_at of the reporting snapshot
+    Column("min_toner_percent", Float, nullable=True),
+    Column("lamp_hours", Integer, nullable=True),
+    Column("lamp_rated_hours", Integer, nullable=True),
+    Column("toner_low", Boolean, nullable=False),
+    Column("lamp_end", Boolean, nullable=False),
+    Column("health_text", String(1024), nullable=False),  # "Black Toner 10 %; lamp: warning"
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("uai", String(8), ForeignKey("schools.uai"), primary_key=True),
+    Column("assessed_at", UtcDateTime, nullable=False),  # created_at of the snapshot
+    Column("snapshot_id", BigInteger, nullable=False),
+    Column("met", Integer, nullable=False),
+    Column("judged", Integer, nullable=False),
+)
+
+assessment_criteria = Table(
+    "assessment_criteria",
+    metadata,
+    Column("uai", String(8), ForeignKey("schools.uai"), primary_key=True),
+    Column("criterion_id", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("title", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", String(1024), nullable=False),
+    Column("source", String(16), nullable=False),
+)
+
+school_summary = Table(
+    "school_summary",
+    metadata,
+    Column("uai", String(8), ForeignKey("schools.uai"), primary_key=True),
+    Column("last_seen_at", UtcDateTime, nullable=False, index=True),  # ours: "silent" alert
+    Column("snapshot_at", UtcDateTime, nullable=False),  # created_at of the latest snapshot
+    Column("snapshot_id", BigInteger, nullable=False),
+    Column("agent_id", String(64), nullable=False),
+    Column("verdict_minimum", String(8), nullable=False, index=True),  # pass | fail | unknown
+    Column("verdict_desirable", String(8), nullable=False, index=True),
+    Column("median_down_mbps", Float, nullable=True),
+    Column("median_up_mbps", Float, nullable=True),
+    Column("tests", Integer, nullable=False),
+    Column("met", Integer, nullable=False),
+    Column("judged", Integer, nullable=False),
+    Column("score_pct", Float, nullable=True, index=True),  # met / judged; NULL: nothing judged
+    Column("equipment_ok", Boolean, nullable=False),  # every equipment criterion met
+    Column("devices", Integer, nullable=False),
+    Column("alert_below_minimum", Boolean, nullable=False),
+    Column("alert_toner_low", Boolean, nullable=False),
+    Column("alert_lamp_end", Boolean, nullable=False),
+    Column("alert_wifi_on", Boolean, nullable=False),
+    Column("alert_clock_skew", Boolean, nullable=False),
+    Column("alert_dead_letters", Boolean, nullable=False),
+    Column("alerts", Integer, nullable=False, index=True),  # how many of the flags above
+    Column("agent_version", String(64), nullable=False),
+    Column("uptime_s", Float, nullable=False),
+    Column("spool_depth", Integer, nullable=False),
+    Column("dead_letters", Integer, nullable=False),
+    Column("dropped_snapshots", Integer, nullable=False),
+    Column("clock_synchronised", Boolean, nullable=True),
+    Column("clock_skew_s", Float, nullable=True),
+    Column("last_errors", String(2600), nullable=False),
 )
 
 
@@ -161,6 +272,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def upsert_statement(conn: Connection, table: Table) -> Any:
+    """INSERT … ON CONFLICT for the backend at hand (both speak it, with RETURNING)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def safe_url(url: str) -> str:

@@ -26,6 +26,7 @@ from agent.snapshot import Snapshot, json_schema
 from agent.uai import validate_uai
 from collector.body import gunzip_capped, read_capped
 from collector.config import CollectorConfig
+from collector.derive import derive
 from collector.store import EnrolmentRefused, Store
 from collector.verify import KeyRecord, Rejection, Verified, verify_request
 from collector.writer import IngestItem, SnapshotWriter
@@ -110,13 +111,14 @@ class IngestService:
                 f"uai: this agent is enrolled for {verified.uai}",
                 field="uai",
             )
+        received_at = datetime.now(UTC)
         item = IngestItem(
             agent_id=verified.agent_id,
             seq=snapshot.seq,
             uai=snapshot.uai,
             schema_version=snapshot.schema_version,
             created_at=snapshot.created_at,
-            received_at=datetime.now(UTC),
+            received_at=received_at,
             body=raw.decode("utf-8"),
             body_sha256=hashlib.sha256(raw).hexdigest(),
             nonce=verified.nonce,
@@ -124,6 +126,12 @@ class IngestService:
             + self.config.ingest.max_clock_skew_s
             + NONCE_MARGIN_S,
             skew_s=verified.skew_s,
+            derived=derive(
+                snapshot,
+                received_at=received_at,
+                skew_s=verified.skew_s,
+                alerts=self.config.alerts,
+            ),
         )
         result = await self.writer.submit(item)
         if result.outcome == "replay":

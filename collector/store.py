@@ -21,6 +21,8 @@ from agent.uai import validate_uai
 from collector.db import READ_ONLY, agents, enrolment_tokens, schools, snapshots
 from collector.verify import KeyRecord
 
+SCHOOL_SIZES = ("small", "medium", "large")
+
 
 class AdminError(Exception):
     """An administrative request that cannot be done as asked (message for the operator)."""
@@ -95,6 +97,26 @@ class Store:
         exists = conn.execute(select(schools.c.uai).where(schools.c.uai == uai)).first()
         if exists is None:
             conn.execute(insert(schools).values(uai=uai, created_at=_now()))
+
+    def set_school(
+        self,
+        uai: str,
+        *,
+        name: str | None = None,
+        commune: str | None = None,
+        size: str | None = None,
+    ) -> None:
+        """Create or update a school's descriptive fields (the dashboard's filters)."""
+        uai = validate_uai(uai)
+        if size is not None and size not in SCHOOL_SIZES:
+            raise AdminError(f"size must be one of {', '.join(SCHOOL_SIZES)}, got {size!r}")
+        values = {
+            k: v for k, v in (("name", name), ("commune", commune), ("size", size)) if v is not None
+        }
+        with self.engine.begin() as conn:
+            self._ensure_school(conn, uai)
+            if values:
+                conn.execute(update(schools).where(schools.c.uai == uai).values(**values))
 
     def add_agent(self, uai: str, public_key: str, *, via: str = "manual") -> str:
         """Register a key out of band (`socle-collector agent add`); returns the agent id."""

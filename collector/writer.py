@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Table, bindparam, case, delete, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, bindparam, case, delete, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from collector.db import agents, nonces, snapshots
+from collector.db import agents, nonces, snapshots, upsert_statement
+from collector.derive import Derived
+from collector.derived_write import write_derived
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +51,13 @@ class IngestItem:
     nonce: str
     nonce_expires_at: float
     skew_s: float
+    derived: Derived | None = None  # rows for the dashboard, written only if the snapshot is new
 
 
 @dataclass(frozen=True)
 class IngestResult:
     outcome: Outcome
     snapshot_id: int | None = None
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING for the backend at hand."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestResult]:
@@ -106,6 +101,17 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
     _touch_agents(
         conn, [item for item, r in zip(items, results, strict=True) if r and r.outcome != "replay"]
     )
+    write_derived(
+        conn,
+        [
+            (item.derived, r.snapshot_id)
+            for item, r in zip(items, results, strict=True)
+            if r is not None
+            and r.outcome == "stored"
+            and item.derived is not None
+            and r.snapshot_id is not None
+        ],
+    )
     return [result for result in results if result is not None]
 
 
@@ -114,7 +120,9 @@ def _insert_nonces(conn: Connection, items: Sequence[IngestItem]) -> set[tuple[s
         {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
     ]
     stmt = (
-        _insert(conn, nonces).on_conflict_do_nothing().returning(nonces.c.agent_id, nonces.c.nonce)
+        upsert_statement(conn, nonces)
+        .on_conflict_do_nothing()
+        .returning(nonces.c.agent_id, nonces.c.nonce)
     )
     return {(r.agent_id, r.nonce) for r in conn.execute(stmt, rows)}
 
@@ -136,7 +144,7 @@ def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tup
         for i in items
     ]
     stmt = (
-        _insert(conn, snapshots)
+        upsert_statement(conn, snapshots)
         .on_conflict_do_nothing(index_elements=["agent_id", "seq"])
         .returning(snapshots.c.id, snapshots.c.agent_id, snapshots.c.seq)
     )

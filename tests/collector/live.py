@@ -45,13 +45,22 @@ def new_key() -> AgentKey:
 
 
 class LiveCollector:
-    def __init__(self, tmp_path: Path, *, fault_ratio: float = 0.0, **ingest: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        fault_ratio: float = 0.0,
+        database_url: str | None = None,
+        settings: dict[str, Any] | None = None,
+        **ingest: Any,
+    ) -> None:
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.config = CollectorConfig.model_validate(
             {
-                "database": {"url": f"sqlite:///{tmp_path / 'collector.sqlite3'}"},
+                **(settings or {}),
+                "database": {"url": database_url or f"sqlite:///{tmp_path / 'collector.sqlite3'}"},
                 "server": {"host": HOST, "port": self.port},
                 "ingest": ingest,
             }
@@ -81,6 +90,11 @@ class LiveCollector:
             self._server.should_exit = True
             self._thread.join(timeout=10)
         self._server = self._thread = None
+
+    def close(self) -> None:
+        """Stop and release the database (PostgreSQL cannot drop a database still in use)."""
+        self.stop()
+        self.engine.dispose()
 
     def enrol(self, key: AgentKey, school: str) -> str:
         return self.store.add_agent(school, key.public_key_text)

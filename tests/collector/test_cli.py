@@ -10,23 +10,25 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from collector.cli import app, parse_duration
+from collector.migrate import head_revision
 from tests.collector.live import HOST, free_port, new_key, uai
 
 runner = CliRunner()
 SCHOOL = uai(750001)
 
 
-def _db(tmp_path: Path) -> list[str]:
-    return ["--database", f"sqlite:///{tmp_path / 'c.sqlite3'}"]
+@pytest.fixture
+def db(db_url: str) -> list[str]:
+    """--database for this backend (SQLite file or a fresh PostgreSQL database)."""
+    return ["--database", db_url]
 
 
-def test_token_create_prints_the_token_alone(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["token", "create", "--uai", SCHOOL, "--expires", "2h", *_db(tmp_path)]
-    )
+def test_token_create_prints_the_token_alone(db: list[str]) -> None:
+    result = runner.invoke(app, ["token", "create", "--uai", SCHOOL, "--expires", "2h", *db])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert (
@@ -36,42 +38,38 @@ def test_token_create_prints_the_token_alone(tmp_path: Path) -> None:
     )
 
 
-def test_token_create_refuses_a_bad_uai_or_duration(tmp_path: Path) -> None:
-    bad_uai = runner.invoke(app, ["token", "create", "--uai", "0751234A", *_db(tmp_path)])
+def test_token_create_refuses_a_bad_uai_or_duration(db: list[str]) -> None:
+    bad_uai = runner.invoke(app, ["token", "create", "--uai", "0751234A", *db])
     assert bad_uai.exit_code == 2 and "check letter" in bad_uai.output
-    bad_ttl = runner.invoke(
-        app, ["token", "create", "--uai", SCHOOL, "--expires", "soon", *_db(tmp_path)]
-    )
+    bad_ttl = runner.invoke(app, ["token", "create", "--uai", SCHOOL, "--expires", "soon", *db])
     assert bad_ttl.exit_code == 2 and "duration" in bad_ttl.output
 
 
-def test_agent_add_list_revoke(tmp_path: Path) -> None:
+def test_agent_add_list_revoke(db: list[str]) -> None:
     key = new_key()
     added = runner.invoke(
-        app, ["agent", "add", "--uai", SCHOOL, "--public-key", key.public_key_text, *_db(tmp_path)]
+        app, ["agent", "add", "--uai", SCHOOL, "--public-key", key.public_key_text, *db]
     )
     assert added.exit_code == 0 and added.stdout.strip() == key.agent_id
-    listed = runner.invoke(app, ["agent", "list", "--json", *_db(tmp_path)])
+    listed = runner.invoke(app, ["agent", "list", "--json", *db])
     rows = json.loads(listed.stdout)
     assert [(r["agent_id"], r["state"], r["uai"]) for r in rows] == [
         (key.agent_id, "active", SCHOOL)
     ]
-    assert runner.invoke(app, ["agent", "revoke", key.agent_id, *_db(tmp_path)]).exit_code == 0
-    again = runner.invoke(app, ["agent", "revoke", key.agent_id, *_db(tmp_path)])
+    assert runner.invoke(app, ["agent", "revoke", key.agent_id, *db]).exit_code == 0
+    again = runner.invoke(app, ["agent", "revoke", key.agent_id, *db])
     assert again.exit_code == 1
     readd = runner.invoke(
-        app, ["agent", "add", "--uai", SCHOOL, "--public-key", key.public_key_text, *_db(tmp_path)]
+        app, ["agent", "add", "--uai", SCHOOL, "--public-key", key.public_key_text, *db]
     )
     assert readd.exit_code == 1 and "revoked" in readd.output
-    bad = runner.invoke(
-        app, ["agent", "add", "--uai", SCHOOL, "--public-key", "xx", *_db(tmp_path)]
-    )
+    bad = runner.invoke(app, ["agent", "add", "--uai", SCHOOL, "--public-key", "xx", *db])
     assert bad.exit_code == 2
 
 
-def test_migrate_reports_the_revision(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["migrate", *_db(tmp_path)])
-    assert result.exit_code == 0 and "at revision 0001" in result.stdout
+def test_migrate_reports_the_revision(db: list[str]) -> None:
+    result = runner.invoke(app, ["migrate", *db])
+    assert result.exit_code == 0 and f"at revision {head_revision()}" in result.stdout
 
 
 def test_bad_config_file_is_one_line_per_problem(tmp_path: Path) -> None:
@@ -94,7 +92,7 @@ def test_parse_duration() -> None:
     assert parse_duration("90").total_seconds() == 90
 
 
-def test_serve_listens_where_told(tmp_path: Path) -> None:
+def test_serve_listens_where_told(db: list[str]) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -105,7 +103,7 @@ def test_serve_listens_where_told(tmp_path: Path) -> None:
             "serve",
             "--listen",
             f"{HOST}:{port}",
-            *_db(tmp_path),
+            *db,
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -124,3 +122,14 @@ def test_serve_listens_where_told(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_school_set_and_prune(db: list[str]) -> None:
+    ok = runner.invoke(
+        app, ["school", "set", "--uai", SCHOOL, "--commune", "Lyon", "--size", "small", *db]
+    )
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["school", "set", "--uai", SCHOOL, "--size", "huge", *db])
+    assert bad.exit_code == 2 and "size" in bad.output
+    pruned = runner.invoke(app, ["prune", "--older-than", "30d", *db])
+    assert pruned.exit_code == 0 and "pruned 0" in pruned.stdout

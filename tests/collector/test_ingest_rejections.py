@@ -24,10 +24,12 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCollector]:
-    server = LiveCollector(Path(tmp_path_factory.mktemp("collector"))).start()
+def live(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[LiveCollector]:
+    server = LiveCollector(
+        Path(tmp_path_factory.mktemp("collector")), database_url=module_db_url
+    ).start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,110 @@
+"""Writes derived rows for a batch of newly stored snapshots, inside the writer's transaction.
+
+"Latest" tables (devices, assessments, school summary) keep the state reported by
+the most recent snapshot by the agent's clock, so a backlog drained out of order
+never overwrites newer facts with older ones. A handful of statements per batch,
+whatever its size: rows are merged per key in Python first (one INSERT may not
+touch the same row twice on PostgreSQL) and sorted, so concurrent writers (several
+uvicorn workers or instances) lock rows in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, case, delete
+from sqlalchemy.engine import Connection
+
+from collector.db import (
+    assessment_criteria,
+    assessments,
+    devices,
+    measurements,
+    school_summary,
+    upsert_statement,
+)
+from collector.derive import Derived
+
+
+def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list[dict[str, Any]]:
+    """One row per key, the one with the greatest `when`; sorted by key."""
+    best: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        if k not in best or best[k][when] <= row[when]:
+            best[k] = row
+    return [best[k] for k in sorted(best)]
+
+
+def write_derived(conn: Connection, items: Sequence[tuple[Derived, int]]) -> None:
+    if not items:
+        return
+    rows_m = [{**m, "snapshot_id": sid} for d, sid in items for m in d.measurements]
+    if rows_m:
+        stmt = upsert_statement(conn, measurements).on_conflict_do_nothing(
+            index_elements=["agent_id", "started_at", "backend"]
+        )
+        conn.execute(stmt, rows_m)
+    rows_d = _latest([r for d, _ in items for r in d.devices], ("uai", "mac"), "reported_at")
+    if rows_d:
+        _upsert_guarded(conn, devices, rows_d, ("uai", "mac"), "reported_at")
+    rows_a = _latest(
+        [{**d.assessment, "snapshot_id": sid} for d, sid in items if d.assessment],
+        ("uai",),
+        "assessed_at",
+    )
+    if rows_a:
+        updated = _upsert_guarded(conn, assessments, rows_a, ("uai",), "assessed_at")
+        _replace_criteria(conn, items, updated, rows_a)
+    rows_s = _latest(
+        [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
+    )
+    _upsert_summary(conn, rows_s)
+
+
+def _upsert_guarded(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...], when: str
+) -> set[tuple[Any, ...]]:
+    """Insert, or update when this row is at least as recent; returns the keys written."""
+    base = upsert_statement(conn, table)
+    stmt = base.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: base.excluded[c] for c in rows[0] if c not in key},
+        where=table.c[when] <= base.excluded[when],
+    ).returning(*(table.c[k] for k in key))
+    return {tuple(r) for r in conn.execute(stmt, rows)}
+
+
+def _replace_criteria(
+    conn: Connection,
+    items: Sequence[tuple[Derived, int]],
+    updated: set[tuple[Any, ...]],
+    rows_a: list[dict[str, Any]],
+) -> None:
+    if not updated:
+        return
+    chosen = {(r["uai"], r["snapshot_id"]) for r in rows_a if (r["uai"],) in updated}
+    uais = sorted(u for (u,) in updated)
+    conn.execute(delete(assessment_criteria).where(assessment_criteria.c.uai.in_(uais)))
+    rows = [c for d, sid in items if (d.uai, sid) in chosen for c in d.criteria]
+    if rows:
+        conn.execute(assessment_criteria.insert(), rows)
+
+
+def _upsert_summary(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Content follows the newest snapshot; `last_seen_at` is simply the latest arrival."""
+    table = school_summary
+    base = upsert_statement(conn, table)
+    newer = base.excluded.snapshot_at >= table.c.snapshot_at
+    set_: dict[str, Any] = {
+        c: case((newer, base.excluded[c]), else_=table.c[c])
+        for c in rows[0]
+        if c not in ("uai", "last_seen_at")
+    }
+    set_["last_seen_at"] = case(
+        (base.excluded.last_seen_at > table.c.last_seen_at, base.excluded.last_seen_at),
+        else_=table.c.last_seen_at,
+    )
+    stmt = base.on_conflict_do_update(index_elements=["uai"], set_=set_)
+    conn.execute(stmt, rows)

@@ -1,0 +1,100 @@
+"""Derived tables are filled at ingest, in the snapshot's transaction, latest-wins by agent clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from agent.snapshot import AgentHealth, Assessment, AssessmentSummary, Criterion
+from collector.db import (
+    assessment_criteria,
+    devices,
+    measurements,
+    school_summary,
+    snapshots,
+)
+from collector.retention import prune_raw_snapshots
+from tests.collector.fill import post, snapshot_of
+from tests.collector.live import LiveCollector, new_key, uai
+from tests.collector.samples import sample_content
+
+SCHOOL = uai(760001)
+
+
+@pytest.fixture
+def live(tmp_path: Path, db_url: str) -> Iterator[LiveCollector]:
+    server = LiveCollector(tmp_path, database_url=db_url).start()
+    yield server
+    server.close()
+
+
+def _rows(live: LiveCollector, query):  # type: ignore[no-untyped-def]
+    with live.engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def test_one_snapshot_fills_every_derived_table(live: LiveCollector) -> None:
+    key = new_key()
+    live.enrol(key, SCHOOL)
+    wifi = Criterion(id="wifi_switch_off", title="Wi-Fi", status="not_met", message="on at night")
+    content = sample_content(8).model_copy(
+        update={
+            "assessment": Assessment(criteria=[wifi], summary=AssessmentSummary(met=0, judged=1)),
+            "health": AgentHealth(version="9.9", dead_letters=2, clock_skew_s=400.0),
+        }
+    )
+    post(live, key, snapshot_of(key, SCHOOL, 1, content))
+    (summary,) = _rows(live, select(school_summary))
+    assert summary.uai == SCHOOL and summary.devices == 8
+    assert (summary.verdict_minimum, summary.verdict_desirable) == ("pass", "fail")
+    assert summary.median_down_mbps == 37.5 and summary.score_pct == 0.0
+    assert summary.alert_wifi_on and summary.alert_dead_letters and summary.alert_clock_skew
+    assert summary.alert_toner_low  # printer 1 reports 10 % toner
+    assert not summary.alert_below_minimum and not summary.alert_lamp_end
+    assert summary.alerts == 4 and summary.agent_version == "9.9"
+    assert len(_rows(live, select(devices))) == 8
+    assert len(_rows(live, select(measurements))) == 1
+    assert [r.status for r in _rows(live, select(assessment_criteria))] == ["not_met"]
+
+
+def test_an_older_snapshot_arriving_late_does_not_overwrite(live: LiveCollector) -> None:
+    key = new_key()
+    live.enrol(key, SCHOOL)
+    now = datetime.now(UTC)
+    post(live, key, snapshot_of(key, SCHOOL, 2, sample_content(3), created_at=now))
+    post(
+        live,
+        key,
+        snapshot_of(key, SCHOOL, 1, sample_content(5), created_at=now - timedelta(hours=1)),
+    )
+    (summary,) = _rows(live, select(school_summary))
+    assert summary.devices == 3 and summary.snapshot_at == now
+    assert len(_rows(live, select(devices))) == 5  # MACs the older one knew are still listed
+    assert len(_rows(live, select(measurements))) == 2  # history keeps both
+
+
+def test_a_duplicate_adds_nothing(live: LiveCollector) -> None:
+    key = new_key()
+    live.enrol(key, SCHOOL)
+    snap = snapshot_of(key, SCHOOL, 1)
+    post(live, key, snap)
+    post(live, key, snap)
+    assert _rows(live, select(func.count()).select_from(measurements))[0][0] == 1
+
+
+def test_prune_empties_old_bodies_and_keeps_derived_data(live: LiveCollector) -> None:
+    key = new_key()
+    live.enrol(key, SCHOOL)
+    snap = snapshot_of(key, SCHOOL, 1)
+    post(live, key, snap)
+    assert prune_raw_snapshots(live.engine, timedelta(days=1)) == 0
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert prune_raw_snapshots(live.engine, timedelta(days=1), now=later) == 1
+    assert _rows(live, select(snapshots.c.body))[0][0] is None
+    assert len(_rows(live, select(school_summary))) == 1
+    # a resend after pruning is still recognised as the same snapshot
+    assert post(live, key, snap).status_code == 200
