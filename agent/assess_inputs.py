@@ -19,8 +19,8 @@ from agent.assess_model import (
     Supply,
 )
 from agent.bandwidth import Verdict, rolling_verdict, school_thresholds
+from agent.categories import DeviceCategory
 from agent.config import AgentSettings
-from agent.referential import DeviceCategory
 from agent.state import DeviceRecord, StateStore
 from probes.throughput_model import ThroughputResult
 

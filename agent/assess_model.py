@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from agent.categories import DeviceCategory
 from agent.config import DeclaredEquipment, Frozen, ScheduleSettings, SchoolSettings, SchoolSize
-from agent.referential import DeviceCategory, Level, LocalText
+from agent.referential import Level, LocalText
 
 Status = Literal["met", "partly_met", "not_met", "unknown", "not_applicable"]
 Source = Literal["discovered", "declared", "both"]
@@ -22,8 +23,6 @@ Severity = Literal["warning", "critical"]
 ActionKind = Literal[
     "toner_low", "toner_empty", "lamp_near_end", "lamp_past_end", "error", "not_seen"
 ]
-
-PERSONAL_CATEGORIES: frozenset[str] = frozenset({"computer", "tablet_or_phone"})
 
 
 class Supply(Frozen):

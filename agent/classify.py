@@ -20,26 +20,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent import classify_rules as rules
+from agent.categories import CATEGORIES
 from agent.classify_facts import FactView
 from probes.base import FactValue
 
-CATEGORIES: tuple[str, ...] = (
-    "projector",
-    "interactive_display",
-    "presentation_device",
-    "printer",
-    "mfp",
-    "scanner",
-    "nas",
-    "access_point",
-    "wlan_controller",
-    "switch",
-    "router",
-    "computer",
-    "tablet_or_phone",
-    "camera",
-    "unknown",
-)
 _MAX_EVIDENCE = 6
 _SCALE = 3.0  # score at which confidence reaches ~63 % with no competitor
 

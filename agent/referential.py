@@ -16,28 +16,12 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from agent.categories import DeviceCategory
 from agent.config import Frozen, SchoolSettings, SchoolSize, SizeBoundaries
 from agent.config import describe_validation_errors as _describe
 
 Language = Literal["fr", "en"]
 Level = Literal["required", "desirable", "optional"]
-DeviceCategory = Literal[
-    "projector",
-    "interactive_display",
-    "presentation_device",
-    "printer",
-    "mfp",
-    "scanner",
-    "nas",
-    "access_point",
-    "wlan_controller",
-    "switch",
-    "router",
-    "computer",
-    "tablet_or_phone",
-    "camera",
-    "unknown",
-]
 KitItem = Literal["wifi_access_point", "sharing_device", "projection_device", "control_software"]
 
 _MAX_EXTENDS_DEPTH = 5  # a chain longer than this is a mistake, not a design

@@ -14,8 +14,9 @@ from agent.assess_model import (
     CriterionResult,
     PresenceRecord,
 )
+from agent.categories import DeviceCategory
 from agent.config import DeclaredEquipment, SchoolSettings
-from agent.referential import DeviceCategory, Referential, load_referential
+from agent.referential import Referential, load_referential
 
 UAI = "0751234J"
 # Friday 14 March 2025, 13:00 in Paris (UTC+1): after a normal school week

@@ -83,7 +83,6 @@ async def test_arp_first_then_the_others_concurrently_on_live_hosts() -> None:
     assert ctx.interface == "eth9" and list(ctx.subnets) == [SUBNET]
     assert snmp.started_at is not None and pjlink.started_at is not None
     assert abs(snmp.started_at - pjlink.started_at) < 0.1  # concurrent
-    assert result.timings_s["cycle"] < 0.6
     assert result.inventory.get("00:1b:a9:00:00:01").category == "printer"  # type: ignore[union-attr]
     phases = [(e.phase, e.state) for e in events]
     assert phases[:3] == [("targets", "done"), ("arp", "start"), ("arp", "progress")]

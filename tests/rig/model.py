@@ -12,21 +12,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Category = Literal[
-    "projector",
-    "interactive_display",
-    "presentation_device",
-    "printer",
-    "mfp",
-    "scanner",
-    "nas",
-    "access_point",
-    "wlan_controller",
-    "switch",
-    "router",
-    "computer",
-    "tablet_or_phone",
-]
+from agent.categories import DeviceCategory
+
+Category = DeviceCategory  # the agent's own categories: the ground truth speaks its language
 
 Role = Literal["agent", "router", "inet", "device", "client"]
 
