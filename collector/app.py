@@ -2,28 +2,39 @@
 
 `create_app` is what uvicorn runs (`socle-collector serve`) and what tests and
 the benchmark start on loopback. The snapshot writer thread lives as long as
-the application (lifespan). The LibreSpeed-compatible throughput target, when
-its module is present, is mounted here too.
+the application (lifespan). Routes: the agents' API (ingest, enrolment, schema),
+the throughput target (agents only), the dashboard and exports (signed-in users
+only), operations (/healthz, /metrics) and the OpenAPI page at /docs.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
 from collector import __version__
+from collector.auth import Auth
+from collector.auth_routes import router as auth_router
 from collector.config import CollectorConfig, load_config
+from collector.dashboard import router as dashboard_router
 from collector.db import make_engine
+from collector.exports import router as exports_router
 from collector.faults import FaultInjection
 from collector.ingest import IngestService, router
 from collector.migrate import upgrade
+from collector.ops import AccessLog, Metrics
+from collector.ops import router as ops_router
 from collector.store import Store
+from collector.target_auth import TargetGuard
+from collector.throughput_target import create_guarded_router
+from collector.web import LoginRequired, secure
 from collector.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
@@ -48,25 +59,35 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
             engine.dispose()
 
     app = FastAPI(title="socle-collector", version=__version__, lifespan=lifespan)
+    app.state.config = config
     app.state.ingest = IngestService(config, store, writer)
     app.state.store = store
+    app.state.auth = Auth(engine, config.auth)
+    app.state.target_guard = TargetGuard(engine, store, config)
+    app.state.metrics = Metrics(engine, timedelta(hours=config.alerts.silent_after_h))
     app.include_router(router)
-    _include_throughput_target(app)
+    app.include_router(create_guarded_router())
+    app.include_router(auth_router)
+    app.include_router(dashboard_router)
+    app.include_router(exports_router)
+    app.include_router(ops_router)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        response = RedirectResponse(f"/login?next={_quote(exc.next_url)}", status_code=303)
+        secure(response)
+        return response
+
+    wrapped: ASGIApp = AccessLog(app)
     if fault_ratio > 0:
-        return FaultInjection(app, fault_ratio)
-    return app
+        return FaultInjection(wrapped, fault_ratio)
+    return wrapped
 
 
-def _include_throughput_target(app: FastAPI) -> None:
-    try:
-        module = importlib.import_module("collector.throughput_target")
-    except ModuleNotFoundError as exc:
-        if exc.name != "collector.throughput_target":
-            raise
-        return
-    target_router = getattr(module, "router", None)
-    if target_router is not None:
-        app.include_router(target_router)
+def _quote(url: str) -> str:
+    from urllib.parse import quote
+
+    return quote(url, safe="/")
 
 
 def app_from_environment() -> ASGIApp:

@@ -39,7 +39,9 @@ agent_app = typer.Typer(help="Agent keys: add, revoke, list.", no_args_is_help=T
 school_app = typer.Typer(help="Schools: name, commune, size.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(agent_app, name="agent")
+user_app = typer.Typer(help="Dashboard users (local accounts).", no_args_is_help=True)
 app.add_typer(school_app, name="school")
+app.add_typer(user_app, name="user")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file.", dir_okay=False)
@@ -104,7 +106,7 @@ def serve(
         cfg.server.port,
     )
     if n_workers == 1:
-        uvicorn.run(create_app(cfg), host=cfg.server.host, port=cfg.server.port)
+        uvicorn.run(create_app(cfg), host=cfg.server.host, port=cfg.server.port, access_log=False)
         return
     upgrade(make_engine(cfg.database.url))  # once, before the workers race to do it
     os.environ[CONFIG_ENV_VAR] = cfg.model_copy(
@@ -116,6 +118,7 @@ def serve(
         host=cfg.server.host,
         port=cfg.server.port,
         workers=n_workers,
+        access_log=False,  # ours (collector.ops.AccessLog) hides tokens and query strings
     )
 
 
@@ -255,6 +258,57 @@ def school_set(
     except (ValueError, AdminError) as exc:
         fail(f"school set: {exc}", EXIT_USAGE)
     typer.echo(f"updated {uai}")
+
+
+def _read_password() -> str:
+    """From the terminal (asked twice, hidden) or, when piped, the first line of stdin."""
+    if sys.stdin.isatty():
+        value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Option("--username", help="Login name.")],
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create a dashboard user (or set a new password); the password is read, never an option."""
+    from collector.auth import Auth
+
+    cfg = settings(config, database)
+    password = _read_password()
+    try:
+        Auth(open_store(cfg).engine, cfg.auth).add_user(username, password)
+    except ValueError as exc:
+        fail(f"user add: {exc}", EXIT_USAGE)
+    typer.echo(f"user {username.strip()} saved")
+
+
+@user_app.command("remove")
+def user_remove(
+    username: Annotated[str, typer.Option("--username")],
+    config: ConfigOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Delete a user and end their sessions."""
+    from collector.auth import Auth
+
+    cfg = settings(config, database)
+    if not Auth(open_store(cfg).engine, cfg.auth).remove_user(username):
+        fail(f"user remove: no user {username}")
+    typer.echo(f"removed {username}")
+
+
+@user_app.command("list")
+def user_list(config: ConfigOpt = None, database: DatabaseOpt = None) -> None:
+    """Dashboard users, one per line."""
+    from collector.auth import Auth
+
+    cfg = settings(config, database)
+    for name in Auth(open_store(cfg).engine, cfg.auth).list_users():
+        typer.echo(name)
 
 
 def main() -> None:

@@ -7,11 +7,19 @@ which is enough for one municipality; a PostgreSQL URL scales it out.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agent.config import ConfigError, describe_validation_errors
 
@@ -70,12 +78,62 @@ class RetentionSettings(Frozen):
     raw_snapshot_days: int = Field(90, ge=0, le=36500)  # 0: keep raw bodies forever
 
 
+class AuthSettings(Frozen):
+    """Who may read the dashboard: local users with sessions, or a trusted reverse proxy."""
+
+    session_ttl_s: float = Field(12 * 3600.0, ge=60, le=30 * 86400)
+    cookie_secure: bool | None = None  # None: Secure when the request came over HTTPS
+    proxy_header: str | None = None  # e.g. "X-Remote-User", set by the SSO proxy
+    trusted_proxies: list[str] = []  # addresses or networks allowed to set that header
+    login_window_s: float = Field(900.0, ge=10, le=86400)
+    login_max_failures_per_ip: int = Field(20, ge=1, le=10_000)
+    login_max_failures_per_user: int = Field(5, ge=1, le=10_000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _proxy_needs_trust(self) -> AuthSettings:
+        if self.proxy_header and not self.trusted_proxies:
+            raise ValueError("proxy_header needs trusted_proxies (who may set it)")
+        return self
+
+
+class ThroughputSettings(Frozen):
+    """The LibreSpeed target: enrolled agents only, and not a free bandwidth sink."""
+
+    token_ttl_s: float = Field(3600.0, ge=60, le=7 * 86400)
+    max_requests_per_minute: int = Field(600, ge=1, le=1_000_000)
+    max_mib_per_hour: int = Field(4096, ge=1, le=10_000_000)
+    max_chunks: int = Field(100, ge=1, le=1024)  # MiB per download request
+
+
+class OpsSettings(Frozen):
+    """Who may scrape /metrics without signing in (Prometheus on the same host by default)."""
+
+    metrics_allow: list[str] = ["127.0.0.1/32", "::1/128"]
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+
 class CollectorConfig(Frozen):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     ingest: IngestSettings = IngestSettings()
     alerts: AlertSettings = AlertSettings()
     retention: RetentionSettings = RetentionSettings()
+    auth: AuthSettings = AuthSettings()
+    throughput: ThroughputSettings = ThroughputSettings()
+    ops: OpsSettings = OpsSettings()
 
     def with_overrides(
         self, *, database_url: str | None = None, listen: str | None = None

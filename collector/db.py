@@ -239,6 +239,45 @@ school_summary = Table(
 )
 
 
+# --- dashboard users, sessions, rate limits, shared secrets ---------------------------
+# All in the database, so several collector instances behind a load balancer agree.
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(256), nullable=False),  # argon2id, self-describing
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "login-ip:192.0.2.1", "tp-req:<agent>"
+    Column("window_start", Float, nullable=False),  # epoch seconds
+    Column("count", Float, nullable=False),
+)
+
+collector_secrets = Table(
+    "collector_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Python's sqlite3 opens transactions lazily and deferred; we issue BEGIN ourselves.
     dbapi_connection.isolation_level = None

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from agent.keys import fingerprint, parse_public_key
 from agent.snapshot import Snapshot, json_schema
@@ -141,7 +142,18 @@ class IngestService:
                 409, "seq_conflict", f"seq {snapshot.seq} was already stored with other content"
             )
         status = 201 if result.outcome == "stored" else 200
-        return status, {"id": result.snapshot_id, "seq": snapshot.seq, "status": result.outcome}
+        return status, {
+            "id": result.snapshot_id,
+            "seq": snapshot.seq,
+            "status": result.outcome,
+            "agent_id": verified.agent_id,
+        }
+
+    def throughput_grant(self, request: Request, agent_id: str) -> dict[str, str]:
+        """A short-lived base URL for the throughput target (LibreSpeed paths under it)."""
+        guard = request.app.state.target_guard
+        token, expires = guard.mint(agent_id)
+        return {"url": guard.base_url(request, token), "expires_at": expires.isoformat()}
 
     async def enrol(self, request: Request) -> dict[str, Any]:
         body = await read_capped(
@@ -182,10 +194,18 @@ def _refusal(rejection: Rejection, agent: str | None = None) -> JSONResponse:
 
 @router.post("/v1/snapshots", response_model=None)
 async def post_snapshot(request: Request) -> Response:
+    metrics = request.app.state.metrics
+    started = time.perf_counter()
+    service = _service(request)
     try:
-        status, body = await _service(request).snapshot(request)
+        status, body = await service.snapshot(request)
     except Rejection as rejection:
+        metrics.rejected.labels(rejection.code).inc()
         return _refusal(rejection)
+    metrics.accepted.labels(body["status"]).inc()
+    metrics.latency.observe(time.perf_counter() - started)
+    agent_id = body.pop("agent_id")
+    body["throughput"] = await run_in_threadpool(service.throughput_grant, request, agent_id)
     return JSONResponse(body, status_code=status)
 
 

@@ -9,6 +9,10 @@ Random data must be incompressible (a proxy that compresses would otherwise infl
 the figure) but generating it per request would make the CPU, not the link, the
 bottleneck. One 2 MiB buffer of `os.urandom` is made at import; each 1 MiB chunk is a
 slice at a random offset. TCP goodput does not care that chunks repeat.
+
+The collector mounts `create_guarded_router()`: enrolled agents only (signature or
+token, see collector/target_auth.py) and a per-agent budget. The open module-level
+`router` is for a standalone lab target (the test rig), never for a public host.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
+
+from collector.verify import Rejection
 
 CHUNK_BYTES = 1024 * 1024  # bytes; LibreSpeed's ckSize unit is 1 MiB
 DEFAULT_CHUNKS = 4  # LibreSpeed's default when ckSize is missing
@@ -85,4 +92,63 @@ def create_throughput_router(prefix: str = "") -> APIRouter:
     return router
 
 
-router = create_throughput_router()
+router = create_throughput_router()  # open: lab and rig use only
+
+
+def _refusal(rejection: Rejection) -> JSONResponse:
+    headers = dict(NO_STORE_HEADERS)
+    retry = rejection.extra.get("retry_after_s")
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
+    return JSONResponse(rejection.body(), status_code=rejection.status, headers=headers)
+
+
+async def _authorise(request: Request, mib: float) -> JSONResponse | None:
+    """None when an enrolled agent may spend `mib` MiB now; else the refusal to send."""
+    guard = request.app.state.target_guard
+    token = request.path_params.get("token")
+    try:
+        if token is not None:
+            agent_id = await run_in_threadpool(guard.agent_from_token, token)
+        else:
+            uri = request.app.state.ingest.target_uri(request)
+            agent_id = await run_in_threadpool(guard.agent_from_signature, request, uri)
+        await run_in_threadpool(guard.charge, agent_id, mib)
+    except Rejection as rejection:
+        return _refusal(rejection)
+    return None
+
+
+async def guarded_garbage(
+    request: Request, ck_size: int = Query(DEFAULT_CHUNKS, alias="ckSize")
+) -> Response:
+    """`garbage`, capped at `throughput.max_chunks` MiB per request for enrolled agents."""
+    chunks = max(1, min(request.app.state.config.throughput.max_chunks, ck_size))
+    return await _authorise(request, chunks) or await garbage(chunks)
+
+
+async def guarded_empty(request: Request) -> Response:
+    declared = request.headers.get("content-length", "0")
+    mib = int(declared) / CHUNK_BYTES if declared.isdigit() else 1.0
+    return await _authorise(request, mib if request.method == "POST" else 0.0) or await empty(
+        request
+    )
+
+
+async def guarded_get_ip(request: Request) -> Response:
+    return await _authorise(request, 0.0) or await get_ip(request)
+
+
+def create_guarded_router() -> APIRouter:
+    """The same endpoints, signed (`/garbage`…) or with a token (`/v1/throughput/<t>/…`)."""
+    guarded = APIRouter(tags=["throughput"])
+    for prefix in ("", "/v1/throughput/{token}"):
+        for base in ("", "/backend"):
+            for suffix in ("", ".php"):
+                path = f"{prefix}{base}"
+                guarded.add_api_route(f"{path}/garbage{suffix}", guarded_garbage, methods=["GET"])
+                guarded.add_api_route(
+                    f"{path}/empty{suffix}", guarded_empty, methods=["GET", "POST"]
+                )
+                guarded.add_api_route(f"{path}/getIP{suffix}", guarded_get_ip, methods=["GET"])
+    return guarded

@@ -41,3 +41,87 @@ def post(live: LiveCollector, key: AgentKey, snapshot: Snapshot) -> httpx.Respon
         response = client.send(request)
     assert response.status_code in (200, 201), response.text
     return response
+
+
+def login(live: LiveCollector, username: str, password: str, **kw: Any) -> httpx.Client:
+    """A client with a session cookie, obtained through the real login form."""
+    client = httpx.Client(base_url=live.url, timeout=30, **kw)
+    form = client.get("/login")
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf": csrf, "next": "/fleet"}
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def fleet_school(
+    live: LiveCollector,
+    school: str,
+    *,
+    name: str,
+    commune: str,
+    size: str | None,
+    minimum: str = "pass",
+    desirable: str = "fail",
+    median: float = 37.5,
+    devices: int = 6,
+    device_name: str | None = None,
+    wifi: str = "met",
+    send: bool = True,
+) -> AgentKey:
+    """Enrol an agent for `school`, describe the school, post one realistic snapshot."""
+    from agent.snapshot import Assessment, AssessmentSummary, BandwidthVerdicts, Criterion
+    from tests.collector.live import new_key
+
+    key = new_key()
+    live.enrol(key, school)
+    live.store.set_school(school, name=name, commune=commune, size=size)
+    if not send:
+        return key
+    content = sample_content(devices)
+    infra = list(content.inventory.infrastructure)
+    if device_name is not None:
+        infra[0] = infra[0].model_copy(update={"name": device_name})
+    criteria = [
+        Criterion(id="classroom_display", title="Vidéoprojecteur", status="met"),
+        Criterion(
+            id="wifi_switch_off",
+            title="Wi-Fi coupable",
+            status=wifi,  # type: ignore[arg-type]
+            message="Wi-Fi allumé le soir" if wifi != "met" else "",
+        ),
+        Criterion(
+            id="head_office",
+            title="Bureau de direction",
+            status="not_met",
+            message="Il manque un scanner",
+        ),
+    ]
+    met = sum(1 for c in criteria if c.status == "met")
+    post(
+        live,
+        key,
+        snapshot_of(
+            key,
+            school,
+            1,
+            content.model_copy(
+                update={
+                    "inventory": content.inventory.model_copy(update={"infrastructure": infra}),
+                    "verdicts": BandwidthVerdicts(
+                        minimum=minimum,  # type: ignore[arg-type]
+                        desirable=desirable,  # type: ignore[arg-type]
+                        window_days=7,
+                        window_median_down_mbps=median,
+                        window_median_up_mbps=median / 2,
+                        tests=20,
+                    ),
+                    "assessment": Assessment(
+                        criteria=criteria, summary=AssessmentSummary(met=met, judged=3)
+                    ),
+                }
+            ),
+        ),
+    )
+    return key
