@@ -108,6 +108,7 @@ class Auth:
     def check_password(self, username: str, password: str, address: str) -> str | None:
         """The user's name when the password is right; None otherwise. May raise LoginThrottled."""
         s = self.settings
+        username = username if username.isprintable() else ""  # no NUL into the database
         ip_key, user_key = self._keys(username, address)
         window = s.login_window_s
         if (

@@ -178,9 +178,14 @@ def derive(
         uai=uai,
         agent_id=snapshot.agent_id,
         created_at=created,
-        measurements=measurements,
-        devices=device_rows,
+        measurements=[_clean(r) for r in measurements],
+        devices=[_clean(r) for r in device_rows],
         assessment=assessment,
-        criteria=criteria,
-        summary=summary,
+        criteria=[_clean(r) for r in criteria],
+        summary=_clean(summary),
     )
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """NUL characters out of text: valid JSON, but PostgreSQL text cannot hold them."""
+    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in row.items()}

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine, select
 
@@ -138,7 +138,11 @@ def _download(chunks: Iterator[str], media_type: str, filename: str) -> Streamin
 
 def _uai_param(request: Request) -> str | None:
     value = request.query_params.get("uai", "").strip().upper()
-    return value[:8] or None
+    if not value:
+        return None
+    if not (len(value) == 8 and value.isascii() and value.isalnum()):
+        raise HTTPException(422, "uai: expected 7 digits and a letter")
+    return value
 
 
 @router.get("/schools.csv", summary="One row per school (fleet filters apply)")

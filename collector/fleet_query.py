@@ -70,6 +70,8 @@ class FleetFilter(BaseModel):
     @field_validator("commune", "q")
     @classmethod
     def _strip(cls, value: str) -> str:
+        if not value.isprintable():  # NUL and friends: PostgreSQL refuses them in text
+            raise ValueError("control characters are not allowed")
         return value.strip()
 
     def params(self, **changes: Any) -> dict[str, str]:

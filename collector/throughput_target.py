@@ -140,15 +140,29 @@ async def guarded_get_ip(request: Request) -> Response:
 
 
 def create_guarded_router() -> APIRouter:
-    """The same endpoints, signed (`/garbage`…) or with a token (`/v1/throughput/<t>/…`)."""
+    """The same endpoints, signed (`/garbage`…) or with a token (`/v1/throughput/<t>/…`).
+
+    Only the plain signed paths appear in the OpenAPI page; the aliases are the
+    same operations under the names LibreSpeed clients expect.
+    """
     guarded = APIRouter(tags=["throughput"])
     for prefix in ("", "/v1/throughput/{token}"):
         for base in ("", "/backend"):
             for suffix in ("", ".php"):
                 path = f"{prefix}{base}"
-                guarded.add_api_route(f"{path}/garbage{suffix}", guarded_garbage, methods=["GET"])
-                guarded.add_api_route(
-                    f"{path}/empty{suffix}", guarded_empty, methods=["GET", "POST"]
-                )
-                guarded.add_api_route(f"{path}/getIP{suffix}", guarded_get_ip, methods=["GET"])
+                shown = not (prefix or base or suffix)
+                routes = [
+                    ("garbage", guarded_garbage, "GET"),
+                    ("empty", guarded_empty, "GET"),
+                    ("empty", guarded_empty, "POST"),
+                    ("getIP", guarded_get_ip, "GET"),
+                ]
+                for name, handler, method in routes:
+                    guarded.add_api_route(
+                        f"{path}/{name}{suffix}",
+                        handler,
+                        methods=[method],
+                        include_in_schema=shown,
+                        operation_id=f"throughput_{name}_{method.lower()}" if shown else None,
+                    )
     return guarded

@@ -98,3 +98,16 @@ def test_prune_empties_old_bodies_and_keeps_derived_data(live: LiveCollector) ->
     assert len(_rows(live, select(school_summary))) == 1
     # a resend after pruning is still recognised as the same snapshot
     assert post(live, key, snap).status_code == 200
+
+
+def test_nul_characters_do_not_break_postgresql(live: LiveCollector) -> None:
+    """Valid JSON ("\\u0000") that PostgreSQL text refuses: stored without the NUL."""
+    key = new_key()
+    live.enrol(key, SCHOOL)
+    content = sample_content(2)
+    infra = [content.inventory.infrastructure[0].model_copy(update={"name": "proj\x00ecteur"})]
+    content = content.model_copy(
+        update={"inventory": content.inventory.model_copy(update={"infrastructure": infra})}
+    )
+    post(live, key, snapshot_of(key, SCHOOL, 1, content))
+    assert [r.name for r in _rows(live, select(devices))] == ["projecteur"]
