@@ -119,6 +119,18 @@ _M: dict[str, tuple[str, str]] = {
     "sort": ("Trier", "Sort"),
     "per_page": ("par page", "per page"),
     "language": ("English", "Français"),
+    "cat.projector": ("Vidéoprojecteurs", "Projectors"),
+    "cat.interactive_display": ("Écrans interactifs", "Interactive displays"),
+    "cat.presentation_device": ("Boîtiers de projection", "Presentation devices"),
+    "cat.printer": ("Imprimantes", "Printers"),
+    "cat.mfp": ("Copieurs multifonctions", "Multifunction printers"),
+    "cat.scanner": ("Scanners", "Scanners"),
+    "cat.nas": ("Stockage partagé (NAS)", "Shared storage (NAS)"),
+    "cat.access_point": ("Points d'accès Wi-Fi", "Wi-Fi access points"),
+    "cat.wlan_controller": ("Contrôleurs Wi-Fi", "Wi-Fi controllers"),
+    "cat.switch": ("Commutateurs", "Switches"),
+    "cat.router": ("Routeurs", "Routers"),
+    "cat.other": ("Autres", "Other"),
 }
 
 
