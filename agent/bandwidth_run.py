@@ -22,6 +22,7 @@ from agent.bandwidth import Verdict, school_thresholds, verdict_for_test
 from agent.budget import MB, DataBudget
 from agent.config import AgentSettings, MeasurementSettings
 from agent.lessons import LessonCalendar
+from agent.signing import target_auth
 from probes.base import utc_now
 from probes.busy_link import BusyCheck, SnmpGateway, check_busy
 from probes.http_throughput import IN_FLIGHT_BYTES
@@ -173,6 +174,7 @@ async def measure_bandwidth(
             max_bytes_per_direction=cap,
             light=light,
             speedtest_config_url=speedtest_config_url,
+            auth=target_auth(settings.collector.url, target, settings.paths.state_dir),
         )
     except ValueError as exc:
         return refused("error", str(exc), None)

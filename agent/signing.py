@@ -12,7 +12,9 @@ may wait days in the spool, and `created` must be close to the collector's clock
 from __future__ import annotations
 
 import secrets
+from collections.abc import Generator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -85,3 +87,45 @@ def signed_post(
         headers["Content-Encoding"] = "gzip"
     request = httpx.Request("POST", url, content=body, headers=headers)
     return sign_request(request, key, body, created=created, nonce=nonce)
+
+
+TARGET_COVERED_COMPONENTS = ("@method", "@target-uri")  # no digest: test bodies are random
+
+
+class TargetAuth(httpx.Auth):
+    """Signs every request of a throughput test against our own collector.
+
+    The collector serves its LibreSpeed endpoints to enrolled agents only (so it is not
+    a free bandwidth sink); each request carries a fresh signature and nonce.
+    """
+
+    def __init__(self, key: AgentKey) -> None:
+        self._signer = HTTPMessageSigner(
+            signature_algorithm=algorithms.ED25519, key_resolver=_SingleKey(key)
+        )
+        self._key_id = key.agent_id
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self._signer.sign(
+            request,
+            key_id=self._key_id,
+            created=datetime.now(UTC),
+            nonce=new_nonce(),
+            label=SIGNATURE_LABEL,
+            covered_component_ids=TARGET_COVERED_COMPONENTS,
+        )
+        yield request
+
+
+def target_auth(
+    collector_url: str | None, target: str | None, state_dir: Path
+) -> TargetAuth | None:
+    """Sign only towards our collector: a third-party server learns nothing of the agent."""
+    if not collector_url or not target or not target.startswith(collector_url.rstrip("/") + "/"):
+        return None
+    from agent.keys import KeyFileError, load_key
+
+    try:
+        return TargetAuth(load_key(state_dir))
+    except KeyFileError:
+        return None  # not enrolled yet: the collector will say 401, and the result says so

@@ -57,6 +57,8 @@ class HttpOptions:
     connect_timeout_s: float = 5.0  # s for TCP (+TLS) set-up
     stall_timeout_s: float = 3.0  # s without a byte moving: the target stalled
     ping_count: int = 5
+    # Signs each request when the target wants to know who measures (our collector).
+    auth: httpx.Auth | None = field(default=None, compare=False, repr=False)
 
     def worst_case_bytes(self) -> int:
         """Most bytes one test may use: what the data budget must be able to afford."""
@@ -114,6 +116,7 @@ def make_client(options: HttpOptions, streams: int = 16) -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=streams + 2, max_keepalive_connections=streams + 2),
         follow_redirects=False,
         trust_env=False,
+        auth=options.auth,
         headers={"Accept-Encoding": "identity", "User-Agent": "socle-agent"},
     )
 

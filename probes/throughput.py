@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import httpx
+
 from probes.base import Observation, ProbeContext
 from probes.http_throughput import HttpOptions, light_options, run_http_test
 from probes.iperf3_backend import Iperf3Options, run_iperf3_test
@@ -61,6 +63,7 @@ class ThroughputRequest:
         max_bytes_per_direction: int | None = None,
         light: bool = False,
         speedtest_config_url: str | None = None,
+        auth: httpx.Auth | None = None,
     ) -> ThroughputRequest:
         """Validates the target for the backend; raises ValueError with a clear message."""
         if not target:
@@ -73,7 +76,7 @@ class ThroughputRequest:
                     down=replace(options.down, max_bytes=max_bytes_per_direction),
                     up=replace(options.up, max_bytes=max_bytes_per_direction),
                 )
-            return cls("http", target, http=options)
+            return cls("http", target, http=replace(options, auth=auth))
         if backend == "iperf3":
             duration = min(max_duration_s, 1.0) if light else max(1.0, max_duration_s - 1.0)
             iperf = Iperf3Options.from_target(target, duration_s=duration)

@@ -173,3 +173,11 @@ def test_status_page_shows_the_rig_school(cycle: tuple[Stack, dict[str, Any]]) -
     finally:
         daemon.terminate()
         assert daemon.wait(timeout=15) == 0  # SIGTERM: clean exit 0
+
+
+def test_collector_throughput_target_refuses_strangers(cycle: tuple[Stack, dict[str, Any]]) -> None:
+    """The agent measured against the collector (signed requests); an unsigned client may not."""
+    stack, _ = cycle
+    code = f"import httpx; print(httpx.get('{stack.collector_url}/backend/garbage.php?ckSize=1', timeout=5).status_code)"
+    shown = stack.school.run_in("agent", [sys.executable, "-c", code], timeout=30)
+    assert shown.stdout.strip() == "401", shown.stdout + shown.stderr
