@@ -1,7 +1,14 @@
 """Ingest benchmark: signed snapshots per second the collector verifies and stores.
 
-    .venv/bin/python -m bench.ingest [--agents 50] [--per-agent 40] [--workers 1]
-                                     [--database URL] [--devices 20] [--json]
+    .venv/bin/python -m bench.ingest [--agents 50] [--per-agent 40] [--devices 20]
+                                     [--backends sqlite,postgres] [--sqlite-workers 1]
+                                     [--postgres-workers 2] [--database URL] [--json]
+
+With `--database URL` one run against that database (`--workers`); otherwise one run
+per backend: SQLite in a temporary file, and PostgreSQL in a throwaway durable
+cluster (fsync on, Unix socket only; Debian's postgresql package) or the server
+named by `--postgres-url`. Every stored snapshot also fills the derived tables
+(measurements, devices, assessment, school summary) in the same transaction.
 
 Starts `socle-collector serve` in a subprocess on loopback, enrols N agents with
 distinct Ed25519 keys, pre-signs their snapshots with the agent's own signer
@@ -119,7 +126,9 @@ def _prepare(
     return plan
 
 
-def _start_collector(database: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _start_collector(
+    database: str, port: int, workers: int, log_path: Path
+) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-c",
@@ -132,7 +141,10 @@ def _start_collector(database: str, port: int, workers: int) -> subprocess.Popen
         "--workers",
         str(workers),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The access log goes to a file: an unread pipe would fill up and stall the server.
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file)
+    log_file.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -141,9 +153,7 @@ def _start_collector(database: str, port: int, workers: int) -> subprocess.Popen
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit(
-        f"collector did not start: {process.stderr.read().decode() if process.stderr else ''}"
-    )
+    raise SystemExit(f"collector did not start: {log_path.read_text()[-2000:]}")
 
 
 async def _run(port: int, plan: list[list[bytes]]) -> tuple[float, list[float], list[int]]:
@@ -162,7 +172,7 @@ def run(database: str | None, agents: int, per_agent: int, workers: int, devices
         port = free_port()
         plan = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
         body_size = len(plan[0][0].split(b"\r\n\r\n", 1)[1])
-        process = _start_collector(url_db, port, workers)
+        process = _start_collector(url_db, port, workers, Path(tmp) / "collector.log")
         try:
             elapsed, latencies, statuses = asyncio.run(_run(port, plan))
         finally:
@@ -192,39 +202,77 @@ def run(database: str | None, agents: int, per_agent: int, workers: int, devices
     )
 
 
+def _postgres_url(explicit: str | None) -> tuple[str, object | None]:
+    """An empty database on the given server, or on a throwaway durable cluster."""
+    if explicit:
+        return explicit, None
+    from tests.collector.postgres import start_cluster
+
+    cluster = start_cluster(durable=True)
+    return cluster.database(), cluster
+
+
+def _print_table(results: list[Result]) -> None:
+    rows = [
+        ("database", [r.database for r in results]),
+        ("uvicorn workers", [r.workers for r in results]),
+        ("concurrent agents", [r.agents for r in results]),
+        ("snapshots sent", [r.snapshots for r in results]),
+        ("body (gzip)", [f"{r.body_bytes_gzip} B, {r.devices_per_snapshot} dev" for r in results]),
+        ("wall time", [f"{r.seconds:.2f} s" for r in results]),
+        ("stored / s", [f"{r.snapshots_per_s:.0f}" for r in results]),
+        ("latency p50", [f"{r.p50_ms:.1f} ms" for r in results]),
+        ("latency p99", [f"{r.p99_ms:.1f} ms" for r in results]),
+        ("statuses", [r.status_counts for r in results]),
+        ("rows in database", [r.stored_in_db for r in results]),
+        ("CPUs / load (1 min)", [f"{r.cpu_count} / {r.load_avg_1min}" for r in results]),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, values in rows:
+        print(f"{name:<{width}}  " + "  ".join(f"{v!s:<26}" for v in values))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--per-agent", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--devices", type=int, default=20)
-    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in a temp dir)")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--sqlite-workers", type=int, default=1)
+    parser.add_argument("--postgres-workers", type=int, default=2)
+    parser.add_argument("--postgres-url", help="existing server (default: throwaway cluster)")
+    parser.add_argument("--database", help="one run against this SQLAlchemy URL")
+    parser.add_argument("--workers", type=int, default=1, help="with --database")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
-    result = run(args.database, args.agents, args.per_agent, args.workers, args.devices)
+    results: list[Result] = []
+    if args.database:
+        results.append(run(args.database, args.agents, args.per_agent, args.workers, args.devices))
+    for backend in [] if args.database else args.backends.split(","):
+        if backend == "sqlite":
+            results.append(
+                run(None, args.agents, args.per_agent, args.sqlite_workers, args.devices)
+            )
+        elif backend == "postgres":
+            url, cluster = _postgres_url(args.postgres_url)
+            try:
+                results.append(
+                    run(url, args.agents, args.per_agent, args.postgres_workers, args.devices)
+                )
+            finally:
+                if cluster is not None:
+                    cluster.close()  # type: ignore[attr-defined]
+        else:
+            raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres)")
     if not args.json:
-        rows = [
-            ("database", result.database),
-            ("uvicorn workers", result.workers),
-            ("concurrent agents", result.agents),
-            ("snapshots sent", result.snapshots),
-            ("body (gzip)", f"{result.body_bytes_gzip} B, {result.devices_per_snapshot} devices"),
-            ("wall time", f"{result.seconds:.2f} s"),
-            ("stored / s", f"{result.snapshots_per_s:.0f}"),
-            ("latency p50", f"{result.p50_ms:.1f} ms"),
-            ("latency p99", f"{result.p99_ms:.1f} ms"),
-            ("statuses", result.status_counts),
-            ("rows in database", result.stored_in_db),
-            ("CPUs / load (1 min)", f"{result.cpu_count} / {result.load_avg_1min}"),
-        ]
-        width = max(len(name) for name, _ in rows)
-        for name, value in rows:
-            print(f"{name:<{width}}  {value}")
-    print(json.dumps(asdict(result)))
-    if result.stored_in_db != sum(v for k, v in result.status_counts.items() if k.startswith("2")):
-        raise SystemExit("stored rows do not match the acknowledged snapshots")
+        _print_table(results)
+    print(json.dumps([asdict(r) for r in results]))
+    for result in results:
+        acknowledged = sum(v for k, v in result.status_counts.items() if k.startswith("2"))
+        if result.stored_in_db != acknowledged:
+            raise SystemExit("stored rows do not match the acknowledged snapshots")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from collector import __version__
@@ -48,9 +49,13 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
         upgrade(engine)
     store = Store(engine, key_cache_s=config.ingest.key_cache_s)
     writer = SnapshotWriter(engine)
+    guard = TargetGuard(engine, store, config)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Before the first request: on SQLite, creating it under load would queue
+        # behind the snapshot writer for the database lock.
+        await run_in_threadpool(guard.secret)
         writer.start()
         try:
             yield
@@ -63,7 +68,7 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
     app.state.ingest = IngestService(config, store, writer)
     app.state.store = store
     app.state.auth = Auth(engine, config.auth)
-    app.state.target_guard = TargetGuard(engine, store, config)
+    app.state.target_guard = guard
     app.state.metrics = Metrics(engine, timedelta(hours=config.alerts.silent_after_h))
     app.include_router(router)
     app.include_router(create_guarded_router())

@@ -87,7 +87,12 @@ def device_row(device: InfrastructureDevice, alerts: AlertSettings) -> dict[str,
 
 
 def derive(
-    snapshot: Snapshot, *, received_at: datetime, skew_s: float, alerts: AlertSettings
+    snapshot: Snapshot,
+    *,
+    received_at: datetime,
+    skew_s: float,
+    alerts: AlertSettings,
+    has_nul: bool = True,
 ) -> Derived:
     """Every derived row of `snapshot` (pure: no database, no clock)."""
     uai, created = snapshot.uai, snapshot.created_at
@@ -174,15 +179,20 @@ def derive(
         "clock_skew_s": skew,
         "last_errors": "\n".join(health.last_errors)[:MAX_ERRORS_TEXT],
     }
+    if has_nul:  # the caller knows when the raw JSON has no "\u0000": skip the scan
+        measurements = [_clean(r) for r in measurements]
+        device_rows = [_clean(r) for r in device_rows]
+        criteria = [_clean(r) for r in criteria]
+        summary = _clean(summary)
     return Derived(
         uai=uai,
         agent_id=snapshot.agent_id,
         created_at=created,
-        measurements=[_clean(r) for r in measurements],
-        devices=[_clean(r) for r in device_rows],
+        measurements=measurements,
+        devices=device_rows,
         assessment=assessment,
-        criteria=[_clean(r) for r in criteria],
-        summary=_clean(summary),
+        criteria=criteria,
+        summary=summary,
     )
 
 

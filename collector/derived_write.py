@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, case, delete
+from sqlalchemy import Table, case, delete, select, tuple_
 from sqlalchemy.engine import Connection
 
 from collector.db import (
@@ -55,8 +55,8 @@ def write_derived(conn: Connection, items: Sequence[tuple[Derived, int]]) -> Non
         "assessed_at",
     )
     if rows_a:
-        updated = _upsert_guarded(conn, assessments, rows_a, ("uai",), "assessed_at")
-        _replace_criteria(conn, items, updated, rows_a)
+        _upsert_guarded(conn, assessments, rows_a, ("uai",), "assessed_at")
+        _replace_criteria(conn, items, rows_a)
     rows_s = _latest(
         [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
     )
@@ -65,27 +65,35 @@ def write_derived(conn: Connection, items: Sequence[tuple[Derived, int]]) -> Non
 
 def _upsert_guarded(
     conn: Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...], when: str
-) -> set[tuple[Any, ...]]:
-    """Insert, or update when this row is at least as recent; returns the keys written."""
+) -> None:
+    """Insert, or update when this row is at least as recent.
+
+    No RETURNING: a plain executemany keeps one prepared statement (SQLite) or
+    one multi-row batch (PostgreSQL); returning rows would rebuild the SQL per batch.
+    """
     base = upsert_statement(conn, table)
     stmt = base.on_conflict_do_update(
         index_elements=list(key),
         set_={c: base.excluded[c] for c in rows[0] if c not in key},
         where=table.c[when] <= base.excluded[when],
-    ).returning(*(table.c[k] for k in key))
-    return {tuple(r) for r in conn.execute(stmt, rows)}
+    )
+    conn.execute(stmt, rows)
 
 
 def _replace_criteria(
-    conn: Connection,
-    items: Sequence[tuple[Derived, int]],
-    updated: set[tuple[Any, ...]],
-    rows_a: list[dict[str, Any]],
+    conn: Connection, items: Sequence[tuple[Derived, int]], rows_a: list[dict[str, Any]]
 ) -> None:
-    if not updated:
+    """Criteria follow the assessment row: replaced for the schools whose row is now ours."""
+    wanted = [(r["uai"], r["snapshot_id"]) for r in rows_a]
+    current = conn.execute(
+        select(assessments.c.uai, assessments.c.snapshot_id).where(
+            tuple_(assessments.c.uai, assessments.c.snapshot_id).in_(wanted)
+        )
+    ).all()
+    if not current:
         return
-    chosen = {(r["uai"], r["snapshot_id"]) for r in rows_a if (r["uai"],) in updated}
-    uais = sorted(u for (u,) in updated)
+    chosen = {(r.uai, int(r.snapshot_id)) for r in current}
+    uais = sorted(u for u, _ in chosen)
     conn.execute(delete(assessment_criteria).where(assessment_criteria.c.uai.in_(uais)))
     rows = [c for d, sid in items if (d.uai, sid) in chosen for c in d.criteria]
     if rows:

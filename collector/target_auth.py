@@ -41,6 +41,11 @@ class TargetGuard:
         self.config = config
         self._secret: bytes | None = None
 
+    @property
+    def ready(self) -> bool:
+        """True once the shared secret is loaded (minting no longer touches the database)."""
+        return self._secret is not None
+
     def secret(self) -> bytes:
         if self._secret is None:
             self._secret = shared_secret(self.engine, SECRET_NAME)

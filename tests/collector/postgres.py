@@ -73,7 +73,8 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """Tests run with fsync off (speed); the benchmark asks for a durable server."""
     existing = os.environ.get("SOCLE_TEST_POSTGRES_URL")
     if existing:
         return Cluster(existing)
@@ -98,10 +99,9 @@ def start_cluster() -> Cluster:
     if init.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise PostgresUnavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
-    options = (
-        f"-k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-k {sock} -c listen_addresses='' -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     pg_ctl = str(bin_dir / "pg_ctl")
     started = run([pg_ctl, "-D", str(data), "-o", options, "-l", str(tmp / "log"), "-w", "start"])
     if started.returncode != 0:
