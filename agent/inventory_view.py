@@ -11,28 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from agent.inventory import Device, Inventory
 from agent.inventory_health import alerts
+from agent.snapshot import InfrastructureCategory
 from agent.state import DeviceRecord
 
 # Categories the snapshot schema lists; anything else that is not personal is "other".
-LISTED = frozenset(
-    {
-        "projector",
-        "interactive_display",
-        "presentation_device",
-        "printer",
-        "mfp",
-        "scanner",
-        "nas",
-        "access_point",
-        "wlan_controller",
-        "switch",
-        "router",
-    }
-)
+LISTED: frozenset[str] = frozenset(get_args(InfrastructureCategory)) - {"other"}
 CATEGORY_ORDER = (
     *sorted(LISTED),
     "camera",
