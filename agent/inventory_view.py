@@ -10,13 +10,13 @@ and mDNS instance names never appear in `shareable()`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, get_args
 
 from agent.inventory import Device, Inventory
 from agent.inventory_health import alerts
 from agent.snapshot import InfrastructureCategory
 from agent.state import DeviceRecord
+from probes.base import utc_now
 
 # Categories the snapshot schema lists; anything else that is not personal is "other".
 LISTED: frozenset[str] = frozenset(get_args(InfrastructureCategory)) - {"other"}
@@ -30,52 +30,13 @@ CATEGORY_ORDER = (
 )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-def shareable_health(device: Device) -> dict[str, Any]:
-    """The snapshot's DeviceHealth shape: supplies, lamp hours, errors."""
-    health = device.health
-    return {
-        "supplies": [
-            {"description": s["description"], "percent": s["percent"]}
-            for s in health.get("supplies", [])
-        ][:64],
-        "lamp_hours": health.get("lamp_hours", [])[:8],
-        "errors": {k[:64]: v[:64] for k, v in list(health.get("errors", {}).items())[:32]},
-    }
-
-
 def shareable(inventory: Inventory) -> dict[str, Any]:
-    """Inventory for the snapshot (agent.snapshot.Inventory): listed infrastructure, counted people."""
-    listed: list[dict[str, Any]] = []
-    by_kind: dict[str, int] = {}
-    private = 0
-    for device in inventory.devices:
-        if device.personal or device.mac is None:
-            kind = (
-                device.category if device.category in ("computer", "tablet_or_phone") else "unknown"
-            )
-            by_kind[kind] = by_kind.get(kind, 0) + 1
-            private += device.private_address
-            continue
-        listed.append(
-            {
-                "category": device.category if device.category in LISTED else "other",
-                "vendor": device.vendor[:256],
-                "model": device.model[:256],
-                "name": device.name[:256],
-                "ip": str(device.ip) if device.ip else None,
-                "mac": device.mac,
-                "serial": device.serial[:256],
-                "health": shareable_health(device),
-                "evidence": [e[:256] for e in device.evidence[:32]],
-                "first_seen": _iso(device.first_seen),
-                "last_seen": _iso(device.last_seen),
-            }
-        )
-    return {"infrastructure": listed, "personal": {"by_kind": by_kind, "private_address": private}}
+    """What a snapshot would say of this inventory: the one privacy view, shared with
+    `agent.snapshot_build` (infrastructure listed, people's devices counted)."""
+    from agent.snapshot_build import inventory_section
+
+    now = max((d.last_seen for d in inventory.devices), default=utc_now())
+    return inventory_section(records(inventory), now).model_dump(mode="json")
 
 
 def records(inventory: Inventory) -> list[DeviceRecord]:

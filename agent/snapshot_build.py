@@ -16,6 +16,7 @@ from agent import __version__
 from agent import snapshot as s
 from agent.assess_inputs import stored_results, window_verdict
 from agent.bandwidth import Verdict
+from agent.categories import PERSONAL_CATEGORIES
 from agent.config import AgentSettings
 from agent.state import DeviceRecord, StateStore
 from probes.throughput_model import ThroughputResult
@@ -54,22 +55,22 @@ def _infrastructure(record: DeviceRecord) -> s.InfrastructureDevice:
     )
 
 
+def _counted(record: DeviceRecord) -> bool:
+    """People's devices, and anything we cannot name or key: counted, never listed."""
+    return record.personal or record.category == "unknown" or not record.mac
+
+
 def inventory_section(records: list[DeviceRecord], now: datetime) -> s.Inventory:
     """Infrastructure listed (with a MAC, seen within a month); people's devices counted."""
     listed = [
         _infrastructure(r)
         for r in records
-        if not r.personal
-        and r.mac
-        and r.category != "unknown"
-        and r.last_seen >= now - LISTED_WINDOW
+        if not _counted(r) and r.last_seen >= now - LISTED_WINDOW
     ]
-    counted = [
-        r
-        for r in records
-        if (r.personal or r.category == "unknown") and r.last_seen >= now - PERSONAL_WINDOW
-    ]
-    by_kind = Counter(r.category if r.personal else "unknown" for r in counted)
+    counted = [r for r in records if _counted(r) and r.last_seen >= now - PERSONAL_WINDOW]
+    by_kind = Counter(
+        r.category if r.category in PERSONAL_CATEGORIES else "unknown" for r in counted
+    )
     return s.Inventory(
         infrastructure=listed,
         personal=s.PersonalDeviceCounts(

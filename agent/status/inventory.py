@@ -13,24 +13,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.categories import CATEGORIES
+from agent.categories import PERSONAL_CATEGORIES as SHARED_PERSONAL
 from agent.state import DeviceRecord
 
-PERSONAL_CATEGORIES = frozenset({"computer", "tablet_or_phone", "phone", "tablet", "laptop"})
+# Older or foreign records may say phone/tablet/laptop: still people's devices.
+PERSONAL_CATEGORIES = SHARED_PERSONAL | {"phone", "tablet", "laptop"}
 UNKNOWN_CATEGORY = "unknown"
-CATEGORY_ORDER = (
-    "projector",
-    "interactive_display",
-    "presentation_device",
-    "printer",
-    "mfp",
-    "scanner",
-    "nas",
-    "access_point",
-    "wlan_controller",
-    "switch",
-    "router",
-    "camera",
-)
+CATEGORY_ORDER = tuple(c for c in CATEGORIES if c not in SHARED_PERSONAL and c != UNKNOWN_CATEGORY)
 TONER_LOW_PERCENT = 15.0  # colour only; maintenance warnings come from the assessment
 
 
