@@ -17,12 +17,12 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from pydantic import SecretStr
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from agent.classify import Classification, classify
 from agent.config import SnmpSettings, SnmpV1V2Credential
 from probes.base import FactValue, Observation
 from probes.snmp import identify_snmp
+from probes.snmp_session import SnmpStacks
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +71,17 @@ async def identify_host(
     community: str | None = None,
     settings: SnmpSettings,
     extra: Sequence[ExtraProbe] = (),
-    engine: SnmpEngine | None = None,
+    stacks: SnmpStacks | None = None,
 ) -> IdentifyResult:
     """Run SNMP and the `extra` probes concurrently against one host and classify it.
 
-    `engine` lets a caller identifying many hosts share one SnmpEngine.
+    `stacks` lets a caller identifying many hosts share one SnmpStacks.
     """
     address = IPv4Address(str(ip))
     snmp_settings = with_community(settings, community)
     tasks: list[Awaitable[Observation | BaseException | None]] = [
         _run_extra(
-            lambda host: identify_snmp(host, snmp_port, snmp_settings, engine=engine), address
+            lambda host: identify_snmp(host, snmp_port, snmp_settings, stacks=stacks), address
         ),
         *(_run_extra(probe, address) for probe in extra),
     ]

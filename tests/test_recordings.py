@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from agent.config import SnmpSettings, SnmpV1V2Credential
 from agent.identify import IdentifyResult, identify_host
-from probes.snmp_session import new_engine
+from probes.snmp_session import SnmpStacks
 from tests.snmpsim_server import LOOPBACK, snmpsim_server
 
 pytestmark = pytest.mark.snmprec
@@ -92,19 +92,19 @@ async def _identify_all(port: int, rows: list[dict[str, str]]) -> list[IdentifyR
         max_walk_s=5.0,
     )
 
-    engine = new_engine()
+    stacks = SnmpStacks()
 
     async def one(row: dict[str, str]) -> IdentifyResult:
         community = str(Path(row["file"]).with_suffix(""))
         async with limit:
             return await identify_host(
-                LOOPBACK, snmp_port=port, community=community, settings=settings, engine=engine
+                LOOPBACK, snmp_port=port, community=community, settings=settings, stacks=stacks
             )
 
     try:
         return list(await asyncio.gather(*(one(row) for row in rows)))
     finally:
-        engine.close_dispatcher()
+        stacks.close_dispatcher()
 
 
 def test_every_recording_is_classified_as_its_manifest_says(
