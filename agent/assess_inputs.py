@@ -18,7 +18,7 @@ from agent.assess_model import (
     PresenceRecord,
     Supply,
 )
-from agent.bandwidth import Verdict, rolling_verdict, school_thresholds
+from agent.bandwidth import Thresholds, Verdict, rolling_verdict, school_thresholds
 from agent.categories import DeviceCategory
 from agent.config import AgentSettings
 from agent.state import DeviceRecord, StateStore
@@ -39,10 +39,14 @@ def stored_results(store: StateStore, since: datetime) -> list[ThroughputResult]
     return results
 
 
-def window_verdict(settings: AgentSettings, store: StateStore, now: datetime) -> Verdict:
+def window_verdict(
+    settings: AgentSettings, store: StateStore, now: datetime, thresholds: Thresholds | None = None
+) -> Verdict:
+    """The school's standing over the window: what snapshots, assessment and status page show."""
     days = settings.measurement.window_days
     results = stored_results(store, now - timedelta(days=days))
-    return rolling_verdict(results, now, school_thresholds(settings), window_days=days)
+    levels = thresholds or school_thresholds(settings)
+    return rolling_verdict(results, now, levels, window_days=days)
 
 
 def _supply(raw: dict[str, Any]) -> Supply:

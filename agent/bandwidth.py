@@ -38,6 +38,7 @@ class Thresholds(Frozen):
     minimum_down_mbps: float = Field(gt=0)
     desirable_down_mbps: float = Field(gt=0)
     desirable_up_mbps: float = Field(gt=0)
+    min_tests: int = Field(1, ge=1, description="fewer tests in the window: no verdict")
 
 
 def thresholds_from(referential: Referential, size: SchoolSize) -> Thresholds:
@@ -49,6 +50,7 @@ def thresholds_from(referential: Referential, size: SchoolSize) -> Thresholds:
         minimum_down_mbps=internet.minimum_down_mbps.for_size(size),
         desirable_down_mbps=desirable.down_mbps,
         desirable_up_mbps=desirable.up_mbps,
+        min_tests=internet.min_tests,
     )
 
 
@@ -160,26 +162,30 @@ def rolling_verdict(
     *,
     window_days: int = 7,
     basis: Basis = "line_rate",
-    min_tests: int = 1,
+    min_tests: int | None = None,
 ) -> Verdict:
-    """Median of each direction over successful tests started in the last `window_days`."""
+    """Median of each direction over successful tests started in the last `window_days`.
+
+    With fewer tests than the referential asks for (`thresholds.min_tests` unless
+    `min_tests` is given) the level is "unknown" but the medians are still reported:
+    the status page, the snapshot and the assessment all say "2 tests out of 3
+    needed" rather than pretending nothing was measured.
+    """
+    needed = thresholds.min_tests if min_tests is None else min_tests
     since = now - timedelta(days=window_days)
     kept = [r for r in results if r.ok and since < r.started_at <= now]
     downs = [d for d in (_figures(r, basis)[0] for r in kept) if d is not None]
     ups = [u for u in (_figures(r, basis)[1] for r in kept) if u is not None]
-    if len(downs) < min_tests:
+    down = statistics.median(downs) if downs else None
+    up = statistics.median(ups) if ups else None
+    if len(downs) < needed:
         verdict = judge(None, None, thresholds, basis=basis, tests=len(downs))
         return verdict.model_copy(
             update={
+                "down_mbps": None if down is None else round(down, 3),
+                "up_mbps": None if up is None else round(up, 3),
                 "window_days": window_days,
-                "reason": f"{len(downs)} test(s) in {window_days} days; {min_tests} needed",
+                "reason": f"{len(downs)} test(s) in {window_days} days; {needed} needed",
             }
         )
-    return judge(
-        statistics.median(downs),
-        statistics.median(ups) if ups else None,
-        thresholds,
-        basis=basis,
-        tests=len(downs),
-        window_days=window_days,
-    )
+    return judge(down, up, thresholds, basis=basis, tests=len(downs), window_days=window_days)

@@ -4,12 +4,10 @@ Read-only, no external assets (the box may be offline), French by default.
 """
 
 from agent.status.app import create_status_app
-from agent.status.bandwidth import BandwidthLevels
 from agent.status.runtime import DataBudget, RuntimeInfo, SpoolStats
 from agent.status.server import serve_status
 
 __all__ = [
-    "BandwidthLevels",
     "DataBudget",
     "RuntimeInfo",
     "SpoolStats",

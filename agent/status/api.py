@@ -112,7 +112,7 @@ class Api:
                     "clock_synchronised": runtime.clock_synchronised,
                 },
                 "bandwidth": {
-                    "levels": asdict(bw.levels),
+                    "levels": bw.levels.model_dump(mode="json"),
                     "window_days": bw.window_days,
                     **asdict(bw.judgement),
                     "latest": asdict(bw.latest) if bw.latest else None,

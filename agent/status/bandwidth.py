@@ -1,10 +1,10 @@
-"""Bandwidth as the status page judges it: thresholds for the school's size, points, verdict.
+"""Bandwidth as the status page shows it: the points it draws and the verdict it prints.
 
-Records come from whichever measurer the daemon ran, so every key is read defensively: a
-missing or non-numeric value is "unknown", never a crash. The verdict compares the median
-over the measurement window (one slow evening must not fail a school) against the line
-rate when the measurer estimated it (the referential speaks of subscribed line speeds),
-else the measured goodput.
+The verdict is not judged here: it is `agent.bandwidth.rolling_verdict` over the stored
+results, the very verdict the snapshot carries and the assessment uses, so the page,
+the collector and the checklist cannot disagree. Points for the chart come from the
+flat figures of each stored record, read defensively: a missing or non-numeric value
+is "unknown", never a crash.
 """
 
 from __future__ import annotations
@@ -12,30 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import median
 from typing import Any, Literal
 
-from agent.config import SchoolSize
+from agent.bandwidth import Verdict
 
-Verdict = Literal["desirable", "minimum", "below_minimum", "unknown"]
-
-# Referential defaults (config/socle.toml, DESIGN.md): minimum down; desirable down/up.
-
-
-@dataclass(frozen=True)
-class BandwidthLevels:
-    """The two levels for one school; the daemon may build it from a municipality's referential."""
-
-    minimum_down_mbps: float
-    desirable_down_mbps: float
-    desirable_up_mbps: float
-
-    @classmethod
-    def for_size(cls, size: SchoolSize) -> BandwidthLevels:
-        from agent.bandwidth import thresholds_for
-
-        levels = thresholds_for(size)
-        return cls(levels.minimum_down_mbps, levels.desirable_down_mbps, levels.desirable_up_mbps)
+Level = Literal["desirable", "minimum", "below_minimum", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -91,24 +72,29 @@ def to_point(at: datetime, record: dict[str, Any]) -> Point:
 
 @dataclass(frozen=True)
 class Judgement:
-    verdict: Verdict
+    """The window's verdict in the page's terms (and the JSON API's keys)."""
+
+    verdict: Level
     median_down_mbps: float | None
     median_up_mbps: float | None
     tests: int
+    min_tests: int
+    basis: str
+    reason: str  # English, for the JSON API and logs; the page words it itself
 
+    @property
+    def too_few_tests(self) -> bool:
+        """Measured, but not often enough yet for the referential to judge."""
+        return self.verdict == "unknown" and 0 < self.tests < self.min_tests
 
-def judge(points: list[Point], levels: BandwidthLevels) -> Judgement:
-    """Median of the window's tests against both levels."""
-    downs = [p.judged_down_mbps for p in points if p.judged_down_mbps is not None]
-    ups = [p.judged_up_mbps for p in points if p.judged_up_mbps is not None]
-    down = median(downs) if downs else None
-    up = median(ups) if ups else None
-    if down is None:
-        verdict: Verdict = "unknown"
-    elif down < levels.minimum_down_mbps:
-        verdict = "below_minimum"
-    elif down >= levels.desirable_down_mbps and up is not None and up >= levels.desirable_up_mbps:
-        verdict = "desirable"
-    else:
-        verdict = "minimum"
-    return Judgement(verdict, down, up, len(downs))
+    @classmethod
+    def of(cls, verdict: Verdict) -> Judgement:
+        return cls(
+            verdict=verdict.level,
+            median_down_mbps=verdict.down_mbps,
+            median_up_mbps=verdict.up_mbps,
+            tests=verdict.tests,
+            min_tests=verdict.thresholds.min_tests,
+            basis=verdict.basis,
+            reason=verdict.reason,
+        )

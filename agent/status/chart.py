@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from agent.status.bandwidth import BandwidthLevels, Point
+from agent.bandwidth import Thresholds
+from agent.status.bandwidth import Point
 
 WIDTH, HEIGHT = 640, 260  # viewBox units; the SVG itself is width:100%
 LEFT, RIGHT, TOP, BOTTOM = 46, 14, 30, 28  # margins for axis labels and the unit
@@ -136,7 +137,7 @@ def _series(scale: _Scale, values: list[tuple[datetime, float]], colour: str) ->
 
 def throughput_chart(
     points: Sequence[Point],
-    levels: BandwidthLevels,
+    levels: Thresholds,
     end: datetime,
     text: ChartText,
     tz: ZoneInfo,

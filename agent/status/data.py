@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent.assess_inputs import window_verdict
+from agent.bandwidth import Thresholds, school_thresholds
 from agent.config import AgentSettings
 from agent.state import StateStore
-from agent.status.bandwidth import BandwidthLevels, Judgement, Point, judge, number, to_point
+from agent.status.bandwidth import Judgement, Point, number, to_point
 from agent.status.redact import Redactor
 from agent.status.runtime import RuntimeInfo, SpoolStats
 
 CHART_DAYS = 30  # the overview chart's span (issue 7)
 SKEW_WARNING_S = 60.0  # beyond a minute, signatures and schedules start to go wrong
-LevelsFor = Callable[[AgentSettings], BandwidthLevels]
+LevelsFor = Callable[[AgentSettings], Thresholds]
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,13 @@ class Sources:
     runtime: Callable[[], RuntimeInfo]
     levels_for: LevelsFor
 
-    def levels(self, settings: AgentSettings) -> BandwidthLevels:
+    def levels(self, settings: AgentSettings) -> Thresholds:
         return self.levels_for(settings)
 
 
-def default_levels(settings: AgentSettings) -> BandwidthLevels:
-    from agent.bandwidth import school_thresholds
-
-    levels = school_thresholds(settings)
-    return BandwidthLevels(
-        levels.minimum_down_mbps, levels.desirable_down_mbps, levels.desirable_up_mbps
-    )
+def default_levels(settings: AgentSettings) -> Thresholds:
+    """The school's levels from its referential (built-in or the municipality's)."""
+    return school_thresholds(settings)
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Latency:
 
 @dataclass(frozen=True)
 class BandwidthView:
-    levels: BandwidthLevels
+    levels: Thresholds
     points: list[Point]
     judgement: Judgement
     window_days: int
@@ -67,10 +65,6 @@ def bandwidth_view(sources: Sources, settings: AgentSettings, now: datetime) -> 
     rows = store.timed_measurements("throughput", now - timedelta(days=CHART_DAYS))
     points = [to_point(at, record) for at, _ok, record in rows]
     window = settings.measurement.window_days
-    in_window = [p for p in points if p.at >= now - timedelta(days=window)]
-    if window > CHART_DAYS:
-        older = store.timed_measurements("throughput", now - timedelta(days=window))
-        in_window = [to_point(at, record) for at, _ok, record in older]
     levels = sources.levels(settings)
     latency_rows = store.timed_measurements("latency", now - timedelta(days=1))
     latency = None
@@ -80,7 +74,7 @@ def bandwidth_view(sources: Sources, settings: AgentSettings, now: datetime) -> 
     return BandwidthView(
         levels=levels,
         points=points,
-        judgement=judge(in_window, levels),
+        judgement=Judgement.of(window_verdict(settings, store, now, levels)),
         window_days=window,
         latest=next((p for p in reversed(points) if p.judged_down_mbps is not None), None),
         latency=latency,

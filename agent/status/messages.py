@@ -51,6 +51,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verdict_minimum": ("Minimum atteint", "Minimum met"),
     "verdict_below_minimum": ("En dessous du minimum", "Below the minimum"),
     "verdict_unknown": ("Pas encore mesuré", "Not measured yet"),
+    "verdict_too_few": ("Pas encore assez de mesures", "Not enough tests yet"),
+    "too_few_tests": (
+        "{tests} mesure(s) sur les {needed} qu'il faut pour juger",
+        "{tests} test(s) of the {needed} needed for a verdict",
+    ),
     "median_days": ("Médiane sur {days} jours", "Median over {days} days"),
     "tests_one": ("{count} mesure", "{count} test"),
     "tests_many": ("{count} mesures", "{count} tests"),

@@ -113,6 +113,16 @@ def test_rolling_window_median_and_count() -> None:
 def test_rolling_window_needs_enough_tests() -> None:
     verdict = rolling_verdict([result(9, 5)], NOW, thresholds_for("small"), min_tests=3)
     assert verdict.level == "unknown" and verdict.tests == 1 and "3 needed" in verdict.reason
+    assert verdict.meets_minimum is None and verdict.down_mbps is not None  # median still shown
+
+
+def test_the_referential_sets_how_many_tests_a_verdict_needs() -> None:
+    builtin = thresholds_for("small")
+    assert builtin.min_tests == 3  # config/socle.toml
+    two = [result(9, 5, NOW - timedelta(days=d)) for d in (1, 2)]
+    assert rolling_verdict(two, NOW, builtin).level == "unknown"
+    lenient = builtin.model_copy(update={"min_tests": 2})
+    assert rolling_verdict(two, NOW, lenient).level == "minimum"
 
 
 def test_backoff_doubles_with_jitter_and_caps() -> None:

@@ -11,10 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agent.bandwidth import school_thresholds, verdict_for_test
+from agent.bandwidth_run import BandwidthReport
 from agent.config import AgentSettings, parse_settings
 from agent.passwords import hash_password
+from agent.service import measurement_record
 from agent.state import DeviceRecord, StateStore
 from agent.status import DataBudget, RuntimeInfo, SpoolStats
+from probes.throughput_model import DirectionResult, LatencyResult, ThroughputResult
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 XSS_NAME = "<script>alert(1)</script>"
@@ -216,21 +220,51 @@ def assessment() -> dict[str, Any]:
     }
 
 
+def report(settings: AgentSettings, at: datetime, down: float, up: float) -> BandwidthReport:
+    """A report as the daemon stores it: a real result with its per-test verdict."""
+
+    def direction(name: str, goodput: float) -> DirectionResult:
+        return DirectionResult.build(
+            name,  # type: ignore[arg-type]
+            round(goodput, 2),
+            bytes_used=int(goodput * 1_000_000),
+            duration_s=4,
+            measured_s=3,
+            streams=4,
+            stop_reason="stable",
+            stable=True,
+        )
+
+    result = ThroughputResult(
+        backend="http",
+        target="https://speed.example.fr/backend",
+        started_at=at,
+        duration_s=8,
+        download=direction("down", down),
+        upload=direction("up", up),
+        latency=LatencyResult(idle_tcp_connect_ms=18.0, loaded_rtt_ms=140.0),
+    )
+    return BandwidthReport(
+        result=result,
+        verdict=verdict_for_test(result, school_thresholds(settings)),
+        budget_month=at.strftime("%Y-%m"),
+        budget_used_bytes=1_200_000_000,
+        budget_limit_bytes=5_000_000_000,
+    )
+
+
 def fill_store(path: Path) -> StateStore:
     store = StateStore(path)
     store.record_cycle(NOW - timedelta(minutes=10), devices())
+    school_settings = settings()
     for hour in range(30 * 24 - 1, 0, -6):  # 4 tests a day for 30 days
         at = NOW - timedelta(hours=hour)
         down = 11.0 + 2.5 * math.sin(hour / 17)
         up = 1.6 + 0.3 * math.cos(hour / 11)
+        stored = report(school_settings, at, down, up)
         record = {
-            "down_mbps": round(down, 2),
-            "up_mbps": round(up, 2),
-            "line_down_mbps": round(down / 0.956, 2),
-            "idle_rtt_ms": 18.0,
-            "loaded_rtt_ms": 140.0,
+            **measurement_record(stored),
             "server": f"https://user:{URL_PASSWORD}@speed.example.fr",
-            "verdict": {"minimum_met": down / 0.956 >= 10, "desirable_met": False},
         }
         store.add_measurement(
             "throughput", at, record, ok=True, down_mbps=record["down_mbps"], up_mbps=up

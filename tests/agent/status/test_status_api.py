@@ -22,6 +22,8 @@ def test_status(client: TestClient) -> None:
     }
     bandwidth = data["bandwidth"]
     assert bandwidth["levels"] == {
+        "size": "medium",
+        "min_tests": 3,
         "minimum_down_mbps": 10,
         "desirable_down_mbps": 35,
         "desirable_up_mbps": 20,
@@ -66,6 +68,8 @@ def test_measurements_are_filtered_to_known_keys(client: TestClient) -> None:
         "down_mbps",
         "up_mbps",
         "line_down_mbps",
+        "line_up_mbps",
+        "bytes_used",
         "idle_rtt_ms",
         "loaded_rtt_ms",
         "verdict",

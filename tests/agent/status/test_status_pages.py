@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from agent.service import measurement_record
+from agent.state import StateStore
+from agent.status import create_status_app
 from tests.agent.status import school
 
 PAGES = ["/", "/equipment", "/checklist", "/agent"]
@@ -24,6 +29,25 @@ def test_overview_in_french(client: TestClient) -> None:
     assert "Rejetés" in html and "horloge à vérifier" in html  # dead letter, 95 s skew
     assert "1,2 Go utilisés sur 5 Go" in html
     assert "Découverte du réseau" in html and "1 / 3" in html
+
+
+def test_too_few_tests_are_shown_as_such(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3")
+    settings = school.settings()
+    for hours in (30, 6):  # two tests this week; the referential asks for three
+        report = school.report(settings, school.NOW - timedelta(hours=hours), 12.0, 2.0)
+        at, record = report.result.started_at, measurement_record(report)
+        store.add_measurement("throughput", at, record, ok=True)
+    app = create_status_app(settings, store, school.runtime)
+    with TestClient(app) as client:
+        fr = client.get("/").text
+        en = client.get("/", params={"lang": "en"}).text
+        status = client.get("/api/v1/status").json()["bandwidth"]
+    store.close()
+    assert "Pas encore assez de mesures" in fr and "2 mesure(s) sur les 3" in fr
+    assert "Not enough tests yet" in en and "2 test(s) of the 3 needed" in en
+    assert status["verdict"] == "unknown" and (status["tests"], status["min_tests"]) == (2, 3)
+    assert status["median_down_mbps"] > 12  # line rate of 12 Mbit/s goodput, still shown
 
 
 def test_chart_draws_thirty_days_of_tests(client: TestClient) -> None:

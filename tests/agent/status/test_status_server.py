@@ -80,7 +80,6 @@ def test_public_surface() -> None:
     import agent.status
 
     assert sorted(agent.status.__all__) == [
-        "BandwidthLevels",
         "DataBudget",
         "RuntimeInfo",
         "SpoolStats",

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agent.bandwidth import rolling_verdict, thresholds_for
 from agent.state import DeviceRecord
-from agent.status.bandwidth import BandwidthLevels, Point, judge, to_point
+from agent.status.bandwidth import Judgement, Point, to_point
 from agent.status.chart import ChartText, nice_ceiling, throughput_chart
 from agent.status.checklist import build_checklist
 from agent.status.data import assessment_summary
@@ -16,6 +17,7 @@ from agent.status.i18n import Translator, negotiate
 from agent.status.inventory import build_inventory, health_of
 from agent.status.redact import Redactor
 from tests.agent.status import school
+from tests.agent.test_bandwidth import result
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -62,26 +64,18 @@ def _point(down: float | None, up: float | None = 50.0, line: float | None = Non
     return to_point(T0, record)
 
 
-@pytest.mark.parametrize(
-    ("size", "downs", "up", "verdict"),
-    [
-        ("small", [7.9, 7.0, 9.0], 20.0, "below_minimum"),
-        ("small", [8.0, 8.5, 9.0], 20.0, "minimum"),
-        ("small", [15.0, 16.0, 17.0], 15.0, "desirable"),
-        ("medium", [35.0, 36.0, 40.0], 19.0, "minimum"),  # upload short of 20
-        ("large", [14.0, 100.0, 120.0], 45.0, "desirable"),  # median, not the worst test
-        ("large", [], 45.0, "unknown"),
-    ],
-)
-def test_judge(size: str, downs: list[float], up: float, verdict: str) -> None:
-    levels = BandwidthLevels.for_size(size)  # type: ignore[arg-type]
-    assert judge([_point(d, up) for d in downs], levels).verdict == verdict
-
-
-def test_line_rate_is_judged_when_present() -> None:
-    levels = BandwidthLevels.for_size("medium")
-    assert judge([_point(9.7, line=10.1)], levels).verdict == "minimum"
-    assert judge([_point(9.7)], levels).verdict == "below_minimum"
+def test_the_page_shows_the_rolling_verdict_and_how_many_tests_it_lacks() -> None:
+    small = thresholds_for("small")  # the referential asks for 3 tests in the window
+    two = [result(9, 5, at=T0 - timedelta(days=d)) for d in (1, 2)]
+    waiting = Judgement.of(rolling_verdict(two, T0, small))
+    assert waiting.verdict == "unknown" and waiting.too_few_tests
+    assert (waiting.tests, waiting.min_tests) == (2, 3)
+    assert waiting.median_down_mbps == pytest.approx(9 * 1514 / 1448, rel=1e-3)
+    three = [*two, result(7, 5, at=T0 - timedelta(days=3))]
+    judged = Judgement.of(rolling_verdict(three, T0, small))
+    assert judged.verdict == "minimum" and not judged.too_few_tests
+    assert judged.basis == "line_rate"
+    assert judged.median_down_mbps == pytest.approx(9 * 1514 / 1448, rel=1e-3)
 
 
 def test_records_are_read_defensively() -> None:
@@ -89,7 +83,6 @@ def test_records_are_read_defensively() -> None:
     assert junk.down_mbps is None and junk.up_mbps is None and junk.minimum_met is None
     negative = to_point(T0, {"down_mbps": -3, "up_mbps": True})
     assert negative.down_mbps is None and negative.up_mbps is None
-    assert judge([junk, negative], BandwidthLevels.for_size("small")).verdict == "unknown"
 
 
 def test_nice_ceiling() -> None:
@@ -104,7 +97,7 @@ def _text(title: str = "Débit") -> ChartText:
 
 
 def test_chart_escapes_and_handles_empty_data() -> None:
-    levels = BandwidthLevels.for_size("large")
+    levels = thresholds_for("large")
     empty = throughput_chart([], levels, T0, _text("<b>&"), PARIS)
     assert "Aucune mesure" in empty and "&lt;b&gt;&amp;" in empty and "<b>" not in empty
     assert "Souhaitable 100" in empty and "Minimum 15" in empty
@@ -116,7 +109,7 @@ def test_chart_keeps_points_inside_the_plot() -> None:
         to_point(T0 - timedelta(days=1), {"down_mbps": 500, "up_mbps": 1}),
         to_point(T0, {"down_mbps": 0}),
     ]
-    svg = str(throughput_chart(points, BandwidthLevels.for_size("small"), T0, _text(), PARIS))
+    svg = str(throughput_chart(points, thresholds_for("small"), T0, _text(), PARIS))
     assert svg.count("<circle") == 3
     assert ">600<" in svg  # the axis grows past the highest test (500 + margin)
     assert "23 nov." in svg
