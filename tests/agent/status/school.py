@@ -18,7 +18,8 @@ from agent.passwords import hash_password
 from agent.service import measurement_record
 from agent.state import DeviceRecord, StateStore
 from agent.status import DataBudget, RuntimeInfo, SpoolStats
-from probes.throughput_model import DirectionResult, LatencyResult, ThroughputResult
+from probes.throughput_model import LatencyResult
+from tests.agent.test_bandwidth import result as throughput_result
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 XSS_NAME = "<script>alert(1)</script>"
@@ -223,26 +224,11 @@ def assessment() -> dict[str, Any]:
 def report(settings: AgentSettings, at: datetime, down: float, up: float) -> BandwidthReport:
     """A report as the daemon stores it: a real result with its per-test verdict."""
 
-    def direction(name: str, goodput: float) -> DirectionResult:
-        return DirectionResult.build(
-            name,  # type: ignore[arg-type]
-            round(goodput, 2),
-            bytes_used=int(goodput * 1_000_000),
-            duration_s=4,
-            measured_s=3,
-            streams=4,
-            stop_reason="stable",
-            stable=True,
-        )
-
-    result = ThroughputResult(
-        backend="http",
-        target="https://speed.example.fr/backend",
-        started_at=at,
-        duration_s=8,
-        download=direction("down", down),
-        upload=direction("up", up),
-        latency=LatencyResult(idle_tcp_connect_ms=18.0, loaded_rtt_ms=140.0),
+    result = throughput_result(round(down, 2), round(up, 2), at).model_copy(
+        update={
+            "target": "https://speed.example.fr/backend",
+            "latency": LatencyResult(idle_tcp_connect_ms=18.0, loaded_rtt_ms=140.0),
+        }
     )
     return BandwidthReport(
         result=result,
