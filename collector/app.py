@@ -1,8 +1,8 @@
 """The collector's application factory: one place that wires config, storage and routes.
 
 `create_app` is what uvicorn runs (`socle-collector serve`) and what tests and
-the benchmark start on loopback. The snapshot writer thread lives as long as
-the application (lifespan). Routes: the agents' API (ingest, enrolment, schema),
+the benchmark start on loopback. The snapshot writer (group commit) lives as
+long as the application (lifespan). Routes: the agents' API (ingest, enrolment, schema),
 the throughput target (agents only), the dashboard and exports (signed-in users
 only), operations (/healthz, /metrics) and the OpenAPI page at /docs.
 """
@@ -28,6 +28,7 @@ from collector.dashboard import router as dashboard_router
 from collector.db import make_engine
 from collector.exports import router as exports_router
 from collector.faults import FaultInjection
+from collector.group_commit import SnapshotWriter
 from collector.ingest import IngestService, router
 from collector.migrate import upgrade
 from collector.ops import AccessLog, Metrics
@@ -36,7 +37,6 @@ from collector.store import Store
 from collector.target_auth import TargetGuard
 from collector.throughput_target import create_guarded_router
 from collector.web import LoginRequired, secure
-from collector.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
 CONFIG_ENV_VAR = "SOCLE_COLLECTOR_CONFIG_JSON"  # how `serve` hands settings to uvicorn workers
@@ -60,7 +60,7 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
         try:
             yield
         finally:
-            writer.stop()
+            await writer.stop()
             engine.dispose()
 
     app = FastAPI(title="socle-collector", version=__version__, lifespan=lifespan)

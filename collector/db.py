@@ -315,7 +315,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def upsert_statement(conn: Connection, table: Table) -> Any:
     """INSERT … ON CONFLICT for the backend at hand (both speak it, with RETURNING)."""
-    if conn.dialect.name == "postgresql":
+    return upsert_for(conn.dialect, table)
+
+
+def upsert_for(dialect: Dialect, table: Table) -> Any:
+    """`upsert_statement` when only the dialect is known (statements compiled once)."""
+    if dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 

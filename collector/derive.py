@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.snapshot import InfrastructureDevice, Snapshot
+from agent.snapshot import DeviceHealth, InfrastructureDevice, Snapshot, Supply
 from collector.config import AlertSettings
 
 # Supplies that are consumables one buys (not waste containers or drum counters).
@@ -40,10 +40,10 @@ class Derived:
     summary: dict[str, Any]
 
 
-def _min_toner(device: InfrastructureDevice) -> float | None:
+def _min_toner(supplies: list[Supply]) -> float | None:
     levels = [
         s.percent
-        for s in device.health.supplies
+        for s in supplies
         if s.percent is not None
         and _CONSUMABLE.search(s.description)
         and not _NOT_CONSUMABLE.search(s.description)
@@ -51,21 +51,19 @@ def _min_toner(device: InfrastructureDevice) -> float | None:
     return min(levels) if levels else None
 
 
-def _health_text(device: InfrastructureDevice) -> str:
-    parts = [
-        f"{s.description} {s.percent:.0f} %"
-        for s in device.health.supplies
-        if s.percent is not None
-    ]
-    parts += [f"lamp {h} h" for h in device.health.lamp_hours]
-    parts += [f"{k}: {v}" for k, v in device.health.errors.items() if v.lower() != "ok"]
+def _health_text(health: DeviceHealth) -> str:
+    parts = [f"{s.description} {s.percent:.0f} %" for s in health.supplies if s.percent is not None]
+    parts += [f"lamp {h} h" for h in health.lamp_hours]
+    parts += [f"{k}: {v}" for k, v in health.errors.items() if v.lower() != "ok"]
     return "; ".join(parts)[:1024]
 
 
 def device_row(device: InfrastructureDevice, alerts: AlertSettings) -> dict[str, Any]:
-    toner = _min_toner(device)
-    lamp = max(device.health.lamp_hours, default=None)
-    lamp_fault = device.health.errors.get("lamp", "").lower() in _LAMP_FAULT
+    """One devices row; runs 20+ times per snapshot, so the common empty cases are short."""
+    health = device.health
+    toner = _min_toner(health.supplies) if health.supplies else None
+    lamp = max(health.lamp_hours) if health.lamp_hours else None
+    lamp_fault = bool(health.errors) and health.errors.get("lamp", "").lower() in _LAMP_FAULT
     rated = alerts.lamp_rated_hours
     return {
         "mac": device.mac,
@@ -82,7 +80,9 @@ def device_row(device: InfrastructureDevice, alerts: AlertSettings) -> dict[str,
         "lamp_rated_hours": rated if lamp is not None else None,
         "toner_low": toner is not None and toner < alerts.toner_low_percent,
         "lamp_end": lamp_fault or (lamp is not None and lamp >= rated * alerts.lamp_warn_ratio),
-        "health_text": _health_text(device),
+        "health_text": _health_text(health)
+        if health.supplies or health.lamp_hours or health.errors
+        else "",
     }
 
 

@@ -11,20 +11,34 @@ uvicorn workers or instances) lock rows in the same order and cannot deadlock.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, case, delete, select, tuple_
+from sqlalchemy import Dialect, Table, case, delete, select, tuple_
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ClauseElement
 
+from collector.bulk import Build, BulkStatement, Source, insert_rows
 from collector.db import (
     assessment_criteria,
     assessments,
     devices,
     measurements,
     school_summary,
-    upsert_statement,
 )
 from collector.derive import Derived
+
+_statements: dict[tuple[str, tuple[str, ...]], BulkStatement] = {}
+
+
+def _bulk(conn: Connection, table: Table, build: Build, rows: list[dict[str, Any]]) -> None:
+    """Run `build`'s statement over `rows`, compiled once per column set and dialect."""
+    keys = tuple(rows[0])
+    stmt = _statements.get((table.name, keys))
+    if stmt is None:
+        stmt = BulkStatement({k: table.c[k].type for k in keys}, build)
+        _statements[(table.name, keys)] = stmt
+    stmt.execute(conn, rows)
 
 
 def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list[dict[str, Any]]:
@@ -42,42 +56,46 @@ def write_derived(conn: Connection, items: Sequence[tuple[Derived, int]]) -> Non
         return
     rows_m = [{**m, "snapshot_id": sid} for d, sid in items for m in d.measurements]
     if rows_m:
-        stmt = upsert_statement(conn, measurements).on_conflict_do_nothing(
-            index_elements=["agent_id", "started_at", "backend"]
-        )
-        conn.execute(stmt, rows_m)
+        _bulk(conn, measurements, _insert_measurements, rows_m)
     rows_d = _latest([r for d, _ in items for r in d.devices], ("uai", "mac"), "reported_at")
     if rows_d:
-        _upsert_guarded(conn, devices, rows_d, ("uai", "mac"), "reported_at")
+        _bulk(conn, devices, partial(_guarded, devices, ("uai", "mac"), "reported_at"), rows_d)
     rows_a = _latest(
         [{**d.assessment, "snapshot_id": sid} for d, sid in items if d.assessment],
         ("uai",),
         "assessed_at",
     )
     if rows_a:
-        _upsert_guarded(conn, assessments, rows_a, ("uai",), "assessed_at")
+        _bulk(conn, assessments, partial(_guarded, assessments, ("uai",), "assessed_at"), rows_a)
         _replace_criteria(conn, items, rows_a)
     rows_s = _latest(
         [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
     )
-    _upsert_summary(conn, rows_s)
+    _bulk(conn, school_summary, _summary, rows_s)
 
 
-def _upsert_guarded(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...], when: str
-) -> None:
+def _insert_measurements(dialect: Dialect, source: Source) -> ClauseElement:
+    stmt: ClauseElement = insert_rows(dialect, measurements, source).on_conflict_do_nothing(
+        index_elements=["agent_id", "started_at", "backend"]
+    )
+    return stmt
+
+
+def _guarded(
+    table: Table, key: tuple[str, ...], when: str, dialect: Dialect, source: Source
+) -> ClauseElement:
     """Insert, or update when this row is at least as recent.
 
     No RETURNING: a plain executemany keeps one prepared statement (SQLite) or
-    one multi-row batch (PostgreSQL); returning rows would rebuild the SQL per batch.
+    one pipelined batch (PostgreSQL).
     """
-    base = upsert_statement(conn, table)
-    stmt = base.on_conflict_do_update(
+    base = insert_rows(dialect, table, source)
+    stmt: ClauseElement = base.on_conflict_do_update(
         index_elements=list(key),
-        set_={c: base.excluded[c] for c in rows[0] if c not in key},
+        set_={c: base.excluded[c] for c in source if c not in key},
         where=table.c[when] <= base.excluded[when],
     )
-    conn.execute(stmt, rows)
+    return stmt
 
 
 def _replace_criteria(
@@ -97,22 +115,27 @@ def _replace_criteria(
     conn.execute(delete(assessment_criteria).where(assessment_criteria.c.uai.in_(uais)))
     rows = [c for d, sid in items if (d.uai, sid) in chosen for c in d.criteria]
     if rows:
-        conn.execute(assessment_criteria.insert(), rows)
+        _bulk(conn, assessment_criteria, _insert_criteria, rows)
 
 
-def _upsert_summary(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _insert_criteria(dialect: Dialect, source: Source) -> ClauseElement:
+    stmt: ClauseElement = insert_rows(dialect, assessment_criteria, source)
+    return stmt
+
+
+def _summary(dialect: Dialect, source: Source) -> ClauseElement:
     """Content follows the newest snapshot; `last_seen_at` is simply the latest arrival."""
     table = school_summary
-    base = upsert_statement(conn, table)
+    base = insert_rows(dialect, table, source)
     newer = base.excluded.snapshot_at >= table.c.snapshot_at
     set_: dict[str, Any] = {
         c: case((newer, base.excluded[c]), else_=table.c[c])
-        for c in rows[0]
+        for c in source
         if c not in ("uai", "last_seen_at")
     }
     set_["last_seen_at"] = case(
         (base.excluded.last_seen_at > table.c.last_seen_at, base.excluded.last_seen_at),
         else_=table.c.last_seen_at,
     )
-    stmt = base.on_conflict_do_update(index_elements=["uai"], set_=set_)
-    conn.execute(stmt, rows)
+    stmt: ClauseElement = base.on_conflict_do_update(index_elements=["uai"], set_=set_)
+    return stmt

@@ -28,9 +28,10 @@ from agent.uai import validate_uai
 from collector.body import gunzip_capped, read_capped
 from collector.config import CollectorConfig
 from collector.derive import derive
+from collector.group_commit import SnapshotWriter
 from collector.store import EnrolmentRefused, Store
 from collector.verify import KeyRecord, Rejection, Verified, verify_request
-from collector.writer import IngestItem, SnapshotWriter
+from collector.writer import IngestItem
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Enrolment tokens are random, single-use, bound to one UAI and stored only as a
 SHA-256 hash; the plain token is shown once, to the administrator who created it.
-Snapshot writes live in collector/writer.py, which batches them.
+Snapshot writes live in collector/writer.py, batched by collector/group_commit.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
-"""Stores verified snapshots idempotently, many per transaction (group commit).
+"""Stores a batch of verified snapshots idempotently, within the caller's transaction.
 
-Durability costs one fsync per commit. Requests arriving together (50 agents at
-once) share one transaction, written by one thread per process; each request
-gets its answer only after that commit. The nonce and the snapshot go in the
-same transaction, so a replay is refused by the database, whichever collector
+`collector.group_commit` decides what goes in a batch and when it commits; this
+module only says what a batch writes. The nonce and the snapshot go in the same
+transaction, so a replay is refused by the database, whichever collector
 instance saw the first copy.
 
 Idempotency: (agent_id, seq) is unique. A resend with the same content gets the
@@ -13,26 +12,21 @@ a silent loss.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import queue
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, bindparam, case, delete, select, tuple_, update
+from sqlalchemy import Dialect, case, delete, select, tuple_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ClauseElement
 
+from collector.bulk import BulkStatement, Source
 from collector.db import agents, nonces, snapshots, upsert_statement
 from collector.derive import Derived
 from collector.derived_write import write_derived
 
-log = logging.getLogger(__name__)
-
-MAX_BATCH = 128  # requests per transaction: bounds the latency a batch adds
 NONCE_PURGE_EVERY_S = 60.0
 
 Outcome = Literal["stored", "duplicate", "conflict", "replay"]
@@ -164,108 +158,54 @@ def _existing(
     return {(r.agent_id, int(r.seq)): (int(r.id), str(r.body_sha256)) for r in rows}
 
 
+def _touch_agents_statement(_dialect: Dialect, row: Source) -> ClauseElement:
+    stmt: ClauseElement = (
+        update(agents)
+        .where(agents.c.agent_id == row["aid"])
+        .values(
+            last_seen_at=row["seen"],
+            clock_skew_s=row["skew"],
+            last_seq=case(
+                (
+                    (agents.c.last_seq.is_(None)) | (agents.c.last_seq < row["max_seq"]),
+                    row["max_seq"],
+                ),
+                else_=agents.c.last_seq,
+            ),
+        )
+    )
+    return stmt
+
+
+_TOUCH_AGENTS = BulkStatement(
+    {
+        "aid": agents.c.agent_id.type,
+        "seen": agents.c.last_seen_at.type,
+        "skew": agents.c.clock_skew_s.type,
+        "max_seq": agents.c.last_seq.type,
+    },
+    _touch_agents_statement,
+)
+
+
 def _touch_agents(conn: Connection, items: Sequence[IngestItem]) -> None:
     """last_seen, clock skew and highest seq: one executemany for the whole batch."""
     latest: dict[str, dict[str, Any]] = {}
     for item in items:
         row = latest.setdefault(item.agent_id, {"aid": item.agent_id, "max_seq": item.seq})
         row.update(seen=item.received_at, skew=item.skew_s, max_seq=max(row["max_seq"], item.seq))
-    if not latest:
-        return
-    stmt = (
-        update(agents)
-        .where(agents.c.agent_id == bindparam("aid"))
-        .values(
-            last_seen_at=bindparam("seen"),
-            clock_skew_s=bindparam("skew"),
-            last_seq=case(
-                (
-                    (agents.c.last_seq.is_(None)) | (agents.c.last_seq < bindparam("max_seq")),
-                    bindparam("max_seq"),
-                ),
-                else_=agents.c.last_seq,
-            ),
-        )
-    )
-    conn.execute(stmt, list(latest.values()))
+    _TOUCH_AGENTS.execute(conn, list(latest.values()))
 
 
-_Job = tuple[IngestItem, asyncio.AbstractEventLoop, "asyncio.Future[IngestResult]"]
+class NoncePurge:
+    """Deletes expired nonces now and then, inside a write transaction that is open anyway."""
 
+    def __init__(self, every_s: float = NONCE_PURGE_EVERY_S) -> None:
+        self.every_s = every_s
+        self._last = 0.0
 
-class SnapshotWriter:
-    """One writer thread per process, fed by the event loop through a queue."""
-
-    def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH) -> None:
-        self.engine = engine
-        self.max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._last_purge = 0.0
-        self.batches = 0
-        self.items = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="snapshot-writer", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    async def submit(self, item: IngestItem) -> IngestResult:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[IngestResult] = loop.create_future()
-        self._jobs.put((item, loop, future))
-        return await future
-
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            batch = [job]
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)  # finish this batch, then stop
-                    break
-                batch.append(nxt)
-            self._write(batch)
-
-    def _write(self, batch: list[_Job]) -> None:
-        try:
-            with self.engine.begin() as conn:
-                results = write_batch(conn, [item for item, _, _ in batch])
-                self._maybe_purge(conn)
-        except Exception as exc:  # the database, not the input: every waiter gets it
-            log.exception("snapshot batch of %d failed", len(batch))
-            for _, loop, future in batch:
-                loop.call_soon_threadsafe(_set_exception, future, exc)
-            return
-        self.batches += 1
-        self.items += len(batch)
-        for (_, loop, future), result in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_set_result, future, result)
-
-    def _maybe_purge(self, conn: Connection) -> None:
+    def __call__(self, conn: Connection) -> None:
         now = time.time()
-        if now - self._last_purge >= NONCE_PURGE_EVERY_S:
+        if now - self._last >= self.every_s:
             conn.execute(delete(nonces).where(nonces.c.expires_at < now))
-            self._last_purge = now
-
-
-def _set_result(future: asyncio.Future[IngestResult], result: IngestResult) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _set_exception(future: asyncio.Future[IngestResult], exc: Exception) -> None:
-    if not future.done():
-        future.set_exception(exc)
+            self._last = now
