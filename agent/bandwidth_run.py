@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -24,7 +24,6 @@ from agent.config import AgentSettings, MeasurementSettings
 from agent.lessons import LessonCalendar
 from agent.signing import target_auth
 from probes.base import utc_now
-from probes.busy_link import BusyCheck, SnmpGateway, check_busy
 from probes.http_throughput import IN_FLIGHT_BYTES
 from probes.latency import host_port, resolve
 from probes.throughput import ThroughputRequest, run_throughput
@@ -37,6 +36,9 @@ from probes.throughput_model import (
     failed_result,
     no_progress,
 )
+
+if TYPE_CHECKING:  # probes.busy_link loads pysnmp: imported when a busy check runs
+    from probes.busy_link import BusyCheck, SnmpGateway
 
 BACKOFF_BASE_S = 600.0  # s; first retry after a busy link: 10 min
 BACKOFF_MAX_S = 4 * 3600.0  # s; never wait more than 4 h (lessons end, people leave)
@@ -96,6 +98,8 @@ def _next_month(when: datetime, zone: str) -> datetime:
 
 
 async def _busy(request: ThroughputRequest, gentle: Gentleness) -> BusyCheck:
+    from probes.busy_link import check_busy
+
     rtt_target: tuple[str, int] | None = None
     if request.backend == "http":
         where = host_port(request.target)

@@ -22,6 +22,7 @@ from agent.state import StateStore
 from agent.status import RuntimeInfo, create_status_app, serve_status
 from agent.status.runtime import DataBudget, SpoolStats
 from agent.targets import default_route_interface, interface_networks
+from agent.worker_client import WorkerRunner
 
 log = logging.getLogger("socle-agent")
 
@@ -76,7 +77,7 @@ def open_store(settings: AgentSettings) -> StateStore:
 async def run_once(settings: AgentSettings) -> list[tuple[str, str]]:
     store = open_store(settings)
     try:
-        return await AgentService(settings, store).full_cycle()
+        return await AgentService(settings, store, worker=WorkerRunner()).full_cycle()
     finally:
         store.close()
 
@@ -85,7 +86,7 @@ async def run_daemon(settings: AgentSettings, config_path: Path) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     started = datetime.now(UTC)
     store = open_store(settings)
-    service = AgentService(settings, store, started_at=started)
+    service = AgentService(settings, store, started_at=started, worker=WorkerRunner())
     holder: dict[str, Daemon] = {}
     app = create_status_app(
         lambda: holder["daemon"].settings,

@@ -112,11 +112,57 @@ async def run_cycle(
     """Run one cycle with `probes` (see `probes.registry.build`) and merge into `inventory`."""
     clock = _Clock(budget_s, progress)
     result = CycleResult(started_at=utc_now(), inventory=inventory or Inventory())
+    collected = await _sweep(settings, probes, result, clock, targets, route_path)
+    if collected is not None:
+        _merge(result, collected, clock)
+    return result
+
+
+async def sweep(
+    settings: AgentSettings,
+    probes: Mapping[str, Probe],
+    *,
+    progress: ProgressFn | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    route_path: Path = PROC_ROUTE,
+) -> tuple[CycleResult, list[Observation]]:
+    """The network half of a cycle, without merging: what the daemon's worker runs.
+
+    The daemon keeps the inventory (devices are merged across cycles by MAC), so the
+    worker only returns what the probes heard; `merge` finishes the cycle."""
+    clock = _Clock(budget_s, progress)
+    result = CycleResult(started_at=utc_now(), inventory=Inventory())
+    collected = await _sweep(settings, probes, result, clock, None, route_path)
+    result.elapsed_s = clock.elapsed()
+    return result, collected or []
+
+
+def merge(
+    result: CycleResult, observations: list[Observation], progress: ProgressFn | None = None
+) -> CycleResult:
+    """The other half: merge a sweep's observations into `result.inventory` and classify."""
+    if not result.targets:
+        return result
+    clock = _Clock(DEFAULT_BUDGET_S, progress)
+    clock.start -= result.elapsed_s  # the cycle started when the sweep did
+    _merge(result, observations, clock)
+    return result
+
+
+async def _sweep(
+    settings: AgentSettings,
+    probes: Mapping[str, Probe],
+    result: CycleResult,
+    clock: _Clock,
+    targets: Sequence[ScanTarget] | None,
+    route_path: Path,
+) -> list[Observation] | None:
+    """Targets, ARP, then the other probes; None when there is nothing to scan."""
     chosen = list(targets) if targets is not None else resolve_targets(settings.network, route_path)
     result.targets = chosen
     if not chosen:
         clock.emit("targets", "skipped", "nothing to scan (no subnet configured, no default route)")
-        return result
+        return None
     clock.emit("targets", "done", ", ".join(str(t.network) for t in chosen), len(chosen))
     skip = excluded(chosen, settings.network)
     interfaces = {t.interface for t in chosen}
@@ -145,6 +191,10 @@ async def run_cycle(
         *(_run_probe(name, probe, ctx, clock, clock.left(), result) for name, probe in others)
     )
     collected += [obs for batch in batches for obs in batch if obs.ip not in skip]
+    return collected
+
+
+def _merge(result: CycleResult, collected: list[Observation], clock: _Clock) -> None:
     clock.emit("classify", "start", f"merging {len(collected)} observations")
     started = clock.elapsed()
     result.summary = result.inventory.ingest(collected, result.started_at)
@@ -152,7 +202,6 @@ async def run_cycle(
     clock.emit("classify", "done", f"{result.summary.seen} devices", result.summary.seen)
     result.elapsed_s = clock.elapsed()
     result.timings_s["cycle"] = result.elapsed_s
-    return result
 
 
 def _unattached_hosts(targets: Sequence[ScanTarget]) -> list[IPv4Address]:

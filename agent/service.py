@@ -3,6 +3,11 @@
 Each job reads settings, calls the stage that does the work (discovery, bandwidth,
 assessment, snapshot, upload) and writes the outcome to the state store. Jobs never
 format pages and never decide compliance themselves.
+
+With a `WorkerRunner`, the two network-heavy jobs (the discovery sweep, the throughput
+test with its busy-link check) run in a short-lived `agent.worker` process, so scapy,
+pysnmp and zeroconf never load into the long-running daemon (bench.footprint); what
+they return is merged and stored here exactly as when they run in-process.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from agent.assess import assess
 from agent.assess_inputs import assessment_input
 from agent.bandwidth_run import BandwidthReport, Gentleness, measure_bandwidth
 from agent.clock import clock_synchronised
-from agent.config import AgentSettings, SnmpV1V2Credential
-from agent.discovery import discover
+from agent.config import AgentSettings
+from agent.discovery import DEFAULT_BUDGET_S, CycleResult, discover, merge
 from agent.inventory import Inventory
 from agent.inventory_view import records
 from agent.keys import load_or_create_key
@@ -27,11 +32,25 @@ from agent.snapshot_build import build_content
 from agent.spool import Spool
 from agent.state import StateStore
 from agent.upload import Backoff, Uploader
-from probes.busy_link import SnmpGateway
+from agent.worker_client import WorkerRunner
+from agent.worker_wire import sweep_from_wire
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.sqlite3"
+WORKER_START_S = 60.0  # s: a Pi 3 takes seconds to import scapy and pysnmp, more when busy
+THROUGHPUT_CHECKS_S = 60.0  # s: latency series and busy-link counters around the test
+
+
+def discovery_limit_s() -> float:
+    """A sweep stops itself at its budget; the worker gets that plus start-up time."""
+    return DEFAULT_BUDGET_S + WORKER_START_S
+
+
+def throughput_limit_s(settings: AgentSettings) -> float:
+    """Both directions at their longest (speedtest-cli takes up to 15 s each), plus checks."""
+    test_s = 2 * max(settings.measurement.max_duration_s, 15.0)
+    return test_s + THROUGHPUT_CHECKS_S + WORKER_START_S
 
 
 def measurement_record(report: BandwidthReport) -> dict[str, Any]:
@@ -54,22 +73,6 @@ def measurement_record(report: BandwidthReport) -> dict[str, Any]:
     }
 
 
-def gateway_for(settings: AgentSettings) -> SnmpGateway | None:
-    """The router to ask for WAN counters, with the first v1/v2c community configured."""
-    host = settings.measurement.gateway
-    community = next(
-        (
-            c.community.get_secret_value()
-            for c in settings.snmp.credentials
-            if isinstance(c, SnmpV1V2Credential)
-        ),
-        None,
-    )
-    if host is None or community is None:
-        return None
-    return SnmpGateway(host=str(host), auth=community, port=settings.snmp.port)
-
-
 class AgentService:
     """Implements `agent.daemon.Jobs` on top of the real stages."""
 
@@ -80,8 +83,10 @@ class AgentService:
         *,
         started_at: datetime | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        worker: WorkerRunner | None = None,
     ) -> None:
         self.settings = settings
+        self.worker = worker
         self.store = store
         self.started_at = started_at or now()
         self.now = now
@@ -98,12 +103,12 @@ class AgentService:
     # -- jobs ----------------------------------------------------------------------------
 
     async def discovery(self) -> str:
-        result = await discover(self.settings, inventory=self.inventory)
+        result = await self._discover()
         seen = [r for r in records(result.inventory) if r.last_seen >= result.started_at]
         self.store.record_cycle(result.started_at, seen)
         verdict = self.reassess()
-        # A cycle leaves ~30k cyclic objects (pysnmp, zeroconf); collect them now rather
-        # than let RSS creep until the collector's own thresholds trigger (bench.footprint).
+        # Run in-process, a cycle leaves ~30k cyclic objects (pysnmp, zeroconf); collect
+        # them now rather than let RSS creep until the GC's own thresholds trigger.
         gc.collect()
         problems = (
             f"; errors: {', '.join(f'{k}: {v}' for k, v in result.errors.items())}"
@@ -111,6 +116,13 @@ class AgentService:
             else ""
         )
         return f"{len(seen)} devices in {result.elapsed_s:.1f} s; socle {verdict}{problems}"
+
+    async def _discover(self) -> CycleResult:
+        if self.worker is None:
+            return await discover(self.settings, inventory=self.inventory)
+        data = await self.worker.run("discovery", self.settings, discovery_limit_s())
+        result, observations = sweep_from_wire(data, self.inventory)
+        return merge(result, observations)
 
     def reassess(self) -> str:
         now = self.now()
@@ -132,9 +144,7 @@ class AgentService:
         now = self.now()
         if self.postponed_until is not None and now < self.postponed_until:
             return f"postponed until {self.postponed_until.isoformat(timespec='minutes')}"
-        report = await measure_bandwidth(
-            self.settings, gentle=Gentleness(gateway=gateway_for(self.settings))
-        )
+        report = await self._throughput_report()
         self._store_report("throughput", report)
         result = report.result
         self.postponed_until = result.postponed_until
@@ -143,6 +153,17 @@ class AgentService:
         self.reassess()
         down, up = result.goodput_down_mbps or 0.0, result.goodput_up_mbps or 0.0
         return f"{down:.1f}/{up:.1f} Mbit/s; {report.verdict.reason}"
+
+    async def _throughput_report(self) -> BandwidthReport:
+        if self.worker is not None:
+            data = await self.worker.run(
+                "throughput", self.settings, throughput_limit_s(self.settings)
+            )
+            return BandwidthReport.model_validate(data)
+        from agent.gateway import gateway_for  # pysnmp: only when run in-process
+
+        gentle = Gentleness(gateway=gateway_for(self.settings))
+        return await measure_bandwidth(self.settings, gentle=gentle)
 
     def _store_report(self, kind: str, report: BandwidthReport) -> None:
         result = report.result

@@ -13,15 +13,18 @@ Observation facts emitted by `ThroughputProbe` (namespaced `throughput.`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import httpx
 
 from probes.base import Observation, ProbeContext
 from probes.http_throughput import HttpOptions, light_options, run_http_test
-from probes.iperf3_backend import Iperf3Options, run_iperf3_test
-from probes.speedtest_backend import SpeedtestOptions, run_speedtest_test
 from probes.throughput_model import Backend, ProgressCallback, ThroughputResult, no_progress
 from probes.throughput_sampling import SamplingPolicy
+
+if TYPE_CHECKING:  # imported when used: the daemon's light probe is HTTP only (speedtest-cli)
+    from probes.iperf3_backend import Iperf3Options
+    from probes.speedtest_backend import SpeedtestOptions
 
 DEFAULT_ASSUMED_MAX_MBPS = 1000.0  # Mbit/s; worst case for backends we cannot cap in bytes
 MB = 1_000_000
@@ -29,6 +32,8 @@ MB = 1_000_000
 
 def speedtest_options_for(target: str, config_url: str | None = None) -> SpeedtestOptions:
     """`speedtest:auto`, `speedtest:<server id>`, or a Speedtest Mini URL."""
+    from probes.speedtest_backend import SpeedtestOptions
+
     if target == "speedtest:auto":
         return SpeedtestOptions(ookla_auto=True, config_url=config_url)
     if target.startswith("speedtest:"):
@@ -79,6 +84,8 @@ class ThroughputRequest:
             return cls("http", target, http=replace(options, auth=auth))
         if backend == "iperf3":
             duration = min(max_duration_s, 1.0) if light else max(1.0, max_duration_s - 1.0)
+            from probes.iperf3_backend import Iperf3Options
+
             iperf = Iperf3Options.from_target(target, duration_s=duration)
             return cls("iperf3", target, iperf3=iperf)
         speed = speedtest_options_for(target, config_url=speedtest_config_url)
@@ -109,8 +116,12 @@ async def run_throughput(
     if request.backend == "http":
         return await run_http_test(request.target, request.http, progress)
     if request.backend == "iperf3" and request.iperf3 is not None:
+        from probes.iperf3_backend import run_iperf3_test
+
         return await run_iperf3_test(request.iperf3, progress)
     if request.speedtest is not None:
+        from probes.speedtest_backend import run_speedtest_test
+
         return await run_speedtest_test(request.speedtest, progress)
     raise ValueError(f"incomplete request for backend {request.backend}")
 
