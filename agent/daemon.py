@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.config import AgentSettings, ConfigError
+from agent.memory import release_free_memory
 from agent.sdnotify import Notifier
 from agent.state import StateStore
 
@@ -129,6 +130,7 @@ class Daemon:
         finally:
             if task is not None:
                 self._running.discard(task)
+            release_free_memory()
 
     async def _record(self, name: str) -> None:
         started = datetime.now(UTC)

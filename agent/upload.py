@@ -35,6 +35,7 @@ from agent.keys import AgentKey, KeyFileError, load_key, load_or_create_key
 from agent.signing import ENROLL_PATH, SNAPSHOTS_PATH, signed_post
 from agent.snapshot import SnapshotContent
 from agent.spool import LinkStatus, Spool, SpoolItem
+from probes.tls import verified_context
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,9 @@ class Uploader:
         self._rng = rng or random.Random()
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(
-            timeout=timeout_s, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=verified_context(),
         )
         self._status = spool.link_status()
         self._clock_offset_s = self._status.clock_offset_s  # learned earlier, kept across runs

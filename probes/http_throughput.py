@@ -41,6 +41,7 @@ from probes.throughput_streams import (
     make_trace,
     upload_stream,
 )
+from probes.tls import verified_context
 
 _FAILURES = (ThroughputError, httpx.HTTPError, OSError, TimeoutError)
 IN_FLIGHT_BYTES = 2_000_000  # bytes per direction on the wire when streams stop
@@ -116,6 +117,7 @@ def make_client(options: HttpOptions, streams: int = 16) -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=streams + 2, max_keepalive_connections=streams + 2),
         follow_redirects=False,
         trust_env=False,
+        verify=verified_context(trust_env=False),
         auth=options.auth,
         headers={"Accept-Encoding": "identity", "User-Agent": "socle-agent"},
     )

@@ -11,6 +11,7 @@ buffers and shaper queues (PROTOCOLS.md: sender-side iperf3 read 12–14 Mbit/s 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import socket
@@ -31,8 +32,14 @@ UPLOAD_REQUEST_BYTES = 16 * CHUNK_BYTES  # bytes per POST; a stream posts again 
 # struct tcp_info (linux/tcp.h): tcpi_bytes_acked is a u64 at offset 120 (kernel ≥ 4.1).
 _TCP_INFO_LEN = 232  # bytes; enough for the fields we read on every kernel since 4.19
 _BYTES_ACKED_OFFSET = 120
-_RANDOM = os.urandom(CHUNK_BYTES)
-_PIECES = [_RANDOM[i : i + UPLOAD_PIECE_BYTES] for i in range(0, CHUNK_BYTES, UPLOAD_PIECE_BYTES)]
+
+
+@functools.cache
+def _pieces() -> tuple[bytes, ...]:
+    """1 MB of random upload pieces, made on the first upload rather than at import: the
+    daemon imports this module for its light probe, which only downloads."""
+    count = CHUNK_BYTES // UPLOAD_PIECE_BYTES
+    return tuple(os.urandom(UPLOAD_PIECE_BYTES) for _ in range(count))
 
 
 class SockOpts(Protocol):
@@ -164,9 +171,10 @@ async def download_stream(
 
 async def _upload_body(size: int, counter: ByteCounter) -> AsyncIterator[bytes]:
     sent = 0
-    index = secrets.randbelow(len(_PIECES))
+    pieces = _pieces()
+    index = secrets.randbelow(len(pieces))
     while sent < size:
-        piece = _PIECES[index % len(_PIECES)]
+        piece = pieces[index % len(pieces)]
         piece = piece[: size - sent]
         index += 1
         sent += len(piece)
