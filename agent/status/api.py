@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
 
 from agent.state import DeviceRecord
 from agent.status.bandwidth import flag, number
@@ -25,6 +25,7 @@ from agent.status.data import (
     runs_view,
 )
 from agent.status.inventory import build_inventory, health_of
+from agent.status.jsonable import jsonable
 from agent.status.redact import Redactor
 
 MAX_DAYS = 90  # what the state store keeps
@@ -43,8 +44,18 @@ NUMERIC_KEYS = (
 _GET_HEAD = ["GET", "HEAD"]
 
 
+KINDS = ("throughput", "latency")
+PREFIX = "/api/v1"
+
+
 def _json(data: Any) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(data))
+    return JSONResponse(jsonable(data))
+
+
+def _invalid(name: str, value: str, expected: str) -> JSONResponse:
+    """422 like a validating framework: the parameter, what it got, what it expects."""
+    detail = [{"loc": ["query", name], "input": value, "msg": expected}]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def _device(device: DeviceRecord) -> dict[str, Any]:
@@ -80,14 +91,14 @@ class Api:
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
 
-    def router(self) -> APIRouter:
-        router = APIRouter(prefix="/api/v1")
-        router.add_api_route("/status", self.status, methods=_GET_HEAD)
-        router.add_api_route("/inventory", self.inventory, methods=_GET_HEAD)
-        router.add_api_route("/measurements", self.measurements, methods=_GET_HEAD)
-        return router
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(f"{PREFIX}/status", self.status, methods=_GET_HEAD),
+            Route(f"{PREFIX}/inventory", self.inventory, methods=_GET_HEAD),
+            Route(f"{PREFIX}/measurements", self.measurements, methods=_GET_HEAD),
+        ]
 
-    def status(self) -> JSONResponse:
+    def status(self, _request: Request) -> JSONResponse:
         settings = self.sources.settings()
         runtime = self.sources.runtime()
         redactor = Redactor(settings)
@@ -130,7 +141,7 @@ class Api:
             }
         )
 
-    def inventory(self) -> JSONResponse:
+    def inventory(self, _request: Request) -> JSONResponse:
         inventory = build_inventory(self.sources.store.devices())
         return _json(
             {
@@ -147,11 +158,15 @@ class Api:
             }
         )
 
-    def measurements(
-        self,
-        kind: Literal["throughput", "latency"] = "throughput",
-        days: int = Query(30, ge=1, le=MAX_DAYS),
-    ) -> JSONResponse:
+    def measurements(self, request: Request) -> JSONResponse:
+        """`?kind=throughput|latency` (default throughput), `?days=1…90` (default 30)."""
+        kind = request.query_params.get("kind", "throughput")
+        if kind not in KINDS:
+            return _invalid("kind", kind, f"Input should be {' or '.join(map(repr, KINDS))}")
+        raw_days = request.query_params.get("days", "30")
+        days = int(raw_days) if raw_days.strip().lstrip("+-").isdigit() else None
+        if days is None or not 1 <= days <= MAX_DAYS:
+            return _invalid("days", raw_days, f"Input should be an integer from 1 to {MAX_DAYS}")
         since = datetime.now(UTC) - timedelta(days=days)
         rows = self.sources.store.timed_measurements(kind, since)
         return _json(

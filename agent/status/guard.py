@@ -1,6 +1,6 @@
 """One ASGI layer in front of every route: read-only methods, optional password, headers.
 
-Doing this outside FastAPI's routing means no route can forget it — pages, the JSON API,
+Doing this outside the routing means no route can forget it — pages, the JSON API,
 `/metrics` and even 404s all pass here. The password check runs scrypt in a worker
 thread (it costs ~0.1 s and 16 MiB, and must not stall the daemon's event loop), at most
 two at a time, and remembers recent successes so a browser's repeated Basic credentials

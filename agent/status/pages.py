@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import BaseRoute, Route
 
 from agent.config import AgentSettings
 from agent.status.chart import ChartText, throughput_chart
@@ -87,13 +88,13 @@ class Pages:
         headers = {"content-language": t.language, "vary": "Accept-Language, Authorization"}
         return HTMLResponse(html, headers=headers)
 
-    def router(self) -> APIRouter:
-        router = APIRouter()
-        router.add_api_route("/", self.overview, methods=_GET_HEAD, response_class=HTMLResponse)
-        router.add_api_route("/equipment", self.equipment, methods=_GET_HEAD)
-        router.add_api_route("/checklist", self.checklist, methods=_GET_HEAD)
-        router.add_api_route("/agent", self.agent, methods=_GET_HEAD)
-        return router
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.overview, methods=_GET_HEAD),
+            Route("/equipment", self.equipment, methods=_GET_HEAD),
+            Route("/checklist", self.checklist, methods=_GET_HEAD),
+            Route("/agent", self.agent, methods=_GET_HEAD),
+        ]
 
     def overview(self, request: Request) -> HTMLResponse:
         settings = self.sources.settings()

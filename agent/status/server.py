@@ -19,7 +19,7 @@ import socket
 from collections.abc import Generator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 SHUTDOWN_GRACE_S = 3  # open requests get this long on stop; systemd allows 10 s in all
 _POLL_S = 0.02  # how often to look whether uvicorn has started
@@ -63,7 +63,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_status(app: FastAPI, host: str, port: int, ready: asyncio.Event) -> None:
+async def serve_status(app: ASGIApp, host: str, port: int, ready: asyncio.Event) -> None:
     """Serve until cancelled; `ready` is set once the socket accepts connections.
 
     Cancel the task to stop: open requests get `SHUTDOWN_GRACE_S`, then the task ends

@@ -8,7 +8,9 @@ import time
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from agent.status import server
 
@@ -31,8 +33,7 @@ async def test_one_tick_a_second_fresh_date_header_and_prompt_stop(
         return await on_tick(self, counter)
 
     monkeypatch.setattr(server._Server, "on_tick", counting)
-    app = FastAPI()
-    app.get("/")(lambda: {"ok": True})
+    app = Starlette(routes=[Route("/", lambda _r: JSONResponse({"ok": True}))])
     port = free_port()
     ready = asyncio.Event()
     task = asyncio.create_task(server.serve_status(app, "127.0.0.1", port, ready))
