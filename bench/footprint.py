@@ -9,6 +9,11 @@ cycles are counted from the agent's state DB (`job_runs`). After N snapshot cycl
 configuration is reloaded (SIGHUP) with hour-long intervals, idle CPU is measured, and
 SIGTERM must end the daemon with exit code 0.
 
+The discovery sweep and the throughput test run in a short-lived worker process
+(`agent.worker`). Its peak RSS is reported too, as the worker measured itself at exit
+(from the daemon's log) and as sampled from outside, so that nothing moved out of the
+daemon is hidden; its CPU counts in the daemon's (reaped children).
+
 Targets: steady RSS (median of the last third) ≤ 80 MB; no RSS growth between the
 first and the last third of the cycles (≤ 2 MB); no more fds or threads at the end
 than early on; idle CPU ≈ 0 (≤ 0.5 % of a core). Prints a table and writes JSON
@@ -16,26 +21,25 @@ than early on; idle CPU ≈ 0 (≤ 0.5 % of a core). Prints a table and writes J
 
     sudo .venv/bin/python -m bench.footprint [--cycles 300] [--hosts 12] [--tracemalloc]
 
-pysmi (a test extra here, absent on a school's box) is hidden from the daemon, as in
-production. Everything runs inside the rig's namespaces.
+pysmi (a test extra here, absent on a school's box) is hidden from the daemon and its
+worker, as in production. Everything runs inside the rig's namespaces.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import contextlib
 import json
 import os
 import re
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,25 +49,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil
 
 from agent.service import STATE_FILE
+from bench.footprint_report import LIGHT, MB, Sample, summarise, table, worker_peaks
 from tests.rig import build_school
 from tests.rig.stack import Stack, enroll, start_stack
 
-STEADY_RSS_TARGET_MB = 80.0
-GROWTH_TARGET_MB = 2.0  # median RSS: last third minus first third of the cycles
-IDLE_CPU_TARGET_PCT = 0.5  # of one core
-STOP_TARGET_S = 10.0  # issue 7: SIGTERM → exit 0 within 10 s
 SAMPLE_S = 1.0
-HEAVY = ("discovery", "throughput")
-LIGHT = ("latency", "snapshot", "drain")
-MB = 1024 * 1024
 TEST_ONLY_PACKAGES = "pysmi"  # pysnmp loads its MIB compiler (+ requests, lark) if present
 
-# The daemon as `socle-agent --config … run`, with test-only packages hidden; with
-# SOCLE_FOOTPRINT_TRACE set, SIGUSR1 dumps a tracemalloc snapshot (after a full GC).
+# Hides test-only packages in every Python process started with it on PYTHONPATH: the
+# daemon and the worker it spawns (which inherits the environment).
+HIDE = """\
+import os, sys
+for name in filter(None, os.environ.get('SOCLE_FOOTPRINT_HIDE', '').split(',')):
+    sys.modules[name] = None
+"""
+
+# The daemon as `socle-agent --config … run`; with SOCLE_FOOTPRINT_TRACE set, SIGUSR1
+# dumps a tracemalloc snapshot (after a full GC).
 LAUNCH = """\
 import gc, itertools, os, signal, sys, tracemalloc
-for name in filter(None, sys.argv.pop(1).split(',')):
-    sys.modules[name] = None
 if trace := os.environ.get('SOCLE_FOOTPRINT_TRACE'):
     tracemalloc.start(16)
     dumps = itertools.count()
@@ -92,17 +96,6 @@ with httpx.Client(timeout=5) as client:
         print(n, flush=True)
         time.sleep(every)
 """
-
-
-@dataclass(frozen=True)
-class Sample:
-    t: float  # wall clock, epoch seconds (compared with job_runs times)
-    rss_mb: float
-    anon_mb: float  # RssAnon: the private heap, without shared library pages
-    cpu_s: float  # user + system, the daemon and its reaped children
-    fds: int
-    threads: int
-    snapshots: int  # finished snapshot runs so far
 
 
 def _set(text: str, key: str, value: float, section: str = "[schedule]\n") -> str:
@@ -172,7 +165,17 @@ def proc_status(pid: int, key: str) -> int:
     return 0
 
 
+def worker_hwm_mb(proc: psutil.Process) -> float:
+    """The highest VmHWM among the daemon's children now (its discovery/throughput worker)."""
+    peak = 0.0
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(OSError):  # it may have exited in between
+            peak = max(peak, proc_status(child.pid, "VmHWM") / 1024)
+    return peak
+
+
 def sample(proc: psutil.Process, runs: JobRuns) -> Sample:
+    worker_mb = worker_hwm_mb(proc)
     with proc.oneshot():
         cpu = proc.cpu_times()
         return Sample(
@@ -183,6 +186,7 @@ def sample(proc: psutil.Process, runs: JobRuns) -> Sample:
             fds=proc.num_fds(),
             threads=proc.num_threads(),
             snapshots=runs.finished("snapshot"),
+            worker_hwm_mb=worker_mb,
         )
 
 
@@ -271,129 +275,6 @@ def stop(daemon: subprocess.Popen[Any]) -> dict[str, Any]:
     return {"exit_code": code, "stop_s": round(time.monotonic() - started, 2)}
 
 
-# -- analysis ------------------------------------------------------------------------------
-
-
-def _spans(runs: list[dict[str, Any]], jobs: tuple[str, ...], after: float) -> list[list[float]]:
-    out = []
-    for r in runs:
-        if r["job"] in jobs and r["finished_at"]:
-            start = datetime.fromisoformat(r["started_at"]).timestamp()
-            if start >= after:
-                out.append([start, datetime.fromisoformat(r["finished_at"]).timestamp()])
-    return out
-
-
-def cpu_per_cycle(
-    samples: list[Sample], runs: list[dict[str, Any]], after: float
-) -> dict[str, Any]:
-    """Sampling intervals touched by a heavy job vs the others. The others' CPU per second
-    (light jobs, status page, loop) is the background the heavy intervals also carry;
-    what is left over is the heavy jobs' own cost."""
-    heavy = _spans(runs, HEAVY, after)
-    light = [s for s in _spans(runs, ("snapshot",), after) if not any(a <= s[0] <= b for a, b in heavy)]  # fmt: skip
-    cpu = {"heavy": 0.0, "light": 0.0}
-    wall = {"heavy": 0.0, "light": 0.0}
-    for a, b in itertools.pairwise(s for s in samples if s.t >= after):
-        kind = "heavy" if any(s < b.t and e > a.t for s, e in heavy) else "light"
-        cpu[kind] += b.cpu_s - a.cpu_s
-        wall[kind] += b.t - a.t
-    background = cpu["light"] / wall["light"] if wall["light"] else 0.0
-    discoveries = _spans(runs, ("discovery",), after)
-    n = len(discoveries)
-    return {
-        "discovery_runs_measured": n,
-        "discovery_mean_s": round(statistics.fmean(e - s for s, e in discoveries), 2) if n else None,
-        "cpu_s_per_discovery": round((cpu["heavy"] - background * wall["heavy"]) / n, 3) if n else None,
-        "light_rounds_measured": len(light),
-        "cpu_s_per_light_round": round(cpu["light"] / len(light), 4) if light else None,
-        "background_cpu_pct": round(100 * background, 2),
-    }  # fmt: skip
-
-
-def summarise(samples: list[Sample], runs: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    warm_t = min((e for _, e in _spans(runs, ("discovery",), 0)), default=samples[0].t)
-    warm = [s for s in samples if s.t >= warm_t] or samples  # after the first discovery
-    third = max(1, len(warm) // 3)
-    first, last = warm[:third], warm[-third:]
-
-    def med(part: list[Sample], key: str) -> float:
-        return float(statistics.median(getattr(s, key) for s in part))
-
-    jobs: dict[str, Any] = {}
-    for r in runs:
-        row = jobs.setdefault(r["job"], {"runs": 0, "ok": 0, "failed": 0, "errors": []})
-        row["runs"] += 1
-        row["ok" if r["ok"] == 1 else "failed"] += 1
-        if r["error"] and len(row["errors"]) < 3 and r["error"] not in row["errors"]:
-            row["errors"].append(r["error"])
-    rss = {
-        "start": samples[0].rss_mb, "after_first_discovery": warm[0].rss_mb,
-        "peak_vmhwm": extra["peak_vmhwm_mb"], "steady": med(last, "rss_mb"),
-        "growth": med(last, "rss_mb") - med(first, "rss_mb"),
-        "steady_anon": med(last, "anon_mb"), "growth_anon": med(last, "anon_mb") - med(first, "anon_mb"),
-    }  # fmt: skip
-    wall = samples[-1].t - samples[0].t
-    idle = extra["idle"]
-    fds = {"early_min": min(s.fds for s in first), "late_min": min(s.fds for s in last),
-           "max": max(s.fds for s in samples), "idle": idle["fds"]}  # fmt: skip
-    threads = {"early_max": max(s.threads for s in first), "late_max": max(s.threads for s in last),
-               "idle": idle["threads"]}  # fmt: skip
-    verdicts = {
-        "steady_rss_ok": rss["steady"] <= STEADY_RSS_TARGET_MB,
-        "no_growth_ok": rss["growth"] <= GROWTH_TARGET_MB,
-        "fds_ok": fds["late_min"] <= fds["early_min"] and fds["idle"] <= fds["early_min"],
-        "threads_ok": threads["late_max"] <= threads["early_max"],
-        "idle_cpu_ok": idle["cpu_pct"] <= IDLE_CPU_TARGET_PCT,
-        "exit_ok": extra["stop"]["exit_code"] == 0 and extra["stop"]["stop_s"] <= STOP_TARGET_S,
-    }
-    return {
-        "cycles": {"snapshot": samples[-1].snapshots, "wall_s": round(wall, 1)},
-        "jobs": jobs,
-        "rss_mb": {k: round(v, 2) for k, v in rss.items()},
-        "cpu": {
-            "start_up_s": round(samples[0].cpu_s, 2),
-            "total_s": round(samples[-1].cpu_s, 2),
-            "mean_pct_while_cycling": round(100 * (samples[-1].cpu_s - samples[0].cpu_s) / wall, 2),
-            **cpu_per_cycle(samples, runs, warm_t),
-        },
-        "fds": fds,
-        "threads": threads,
-        "idle": idle,
-        "stop": extra["stop"],
-        "status_requests": extra["scrapes"],
-        "verdicts": verdicts,
-    }
-
-
-def table(s: dict[str, Any]) -> str:
-    def ok(flag: bool) -> str:
-        return "ok" if flag else "MISSED"
-
-    v, r, c, f, t = s["verdicts"], s["rss_mb"], s["cpu"], s["fds"], s["threads"]
-    rows = [
-        ("RSS at start / after first discovery (MB)", f"{r['start']:.1f} / {r['after_first_discovery']:.1f}", ""),
-        ("RSS peak, VmHWM (MB)", f"{r['peak_vmhwm']:.1f}", ""),
-        ("RSS steady, median of last third (MB)", f"{r['steady']:.1f}", f"≤ {STEADY_RSS_TARGET_MB:g}: {ok(v['steady_rss_ok'])}"),
-        ("  of which private (RssAnon) (MB)", f"{r['steady_anon']:.1f}", ""),
-        ("RSS growth, first → last third (MB)", f"{r['growth']:+.2f}", f"≤ {GROWTH_TARGET_MB:g}: {ok(v['no_growth_ok'])}"),
-        ("  of which private (RssAnon) (MB)", f"{r['growth_anon']:+.2f}", ""),
-        ("CPU s per discovery cycle", f"{c['cpu_s_per_discovery'] or 0:.3f}", f"{c['discovery_runs_measured']} cycles of {c['discovery_mean_s']} s"),
-        ("CPU s per light round (latency+snapshot+drain)", f"{c['cpu_s_per_light_round'] or 0:.4f}", f"{c['light_rounds_measured']} rounds"),
-        ("CPU % mean while cycling", f"{c['mean_pct_while_cycling']:.2f}", ""),
-        ("fds min early / min late / idle (max)", f"{f['early_min']} / {f['late_min']} / {f['idle']} ({f['max']})", ok(v["fds_ok"])),
-        ("threads max early / max late / idle", f"{t['early_max']} / {t['late_max']} / {t['idle']}", ok(v["threads_ok"])),
-        ("idle CPU % (after SIGHUP, long intervals)", f"{s['idle']['cpu_pct']:.3f}", f"≤ {IDLE_CPU_TARGET_PCT:g}: {ok(v['idle_cpu_ok'])}"),
-        ("SIGTERM: exit code, seconds", f"{s['stop']['exit_code']}, {s['stop']['stop_s']:.2f}", ok(v["exit_ok"])),
-        ("status page requests served", str(s["status_requests"]), ""),
-    ]  # fmt: skip
-    jobs = [f"  {job:11} {row['runs']:5} runs, {row['failed']:3} failed"
-            + (f"  e.g. {row['errors'][0][:70]}" if row["errors"] else "")
-            for job, row in sorted(s["jobs"].items())]  # fmt: skip
-    head = f"{s['cycles']['snapshot']} snapshot cycles in {s['cycles']['wall_s']:.0f} s; job runs:"
-    return "\n".join([head, *jobs, "", *(f"{a:48} {b:>16}  {c}" for a, b, c in rows)])
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="socle-footprint-"))
     options: dict[str, Any] = {"classrooms": args.classrooms}
@@ -411,8 +292,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             env = {**os.environ, **dict(item.split("=", 1) for item in args.daemon_env)}
             if trace:
                 env["SOCLE_FOOTPRINT_TRACE"] = str(trace)
-            hidden = "" if args.with_test_deps else TEST_ONLY_PACKAGES
-            argv = [sys.executable, "-c", LAUNCH, hidden, "--config", str(stack.config_path), "run"]
+            (work / "hide").mkdir()
+            (work / "hide" / "sitecustomize.py").write_text(HIDE, encoding="utf-8")
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(work / "hide"), env.get("PYTHONPATH")]))  # fmt: skip
+            env["SOCLE_FOOTPRINT_HIDE"] = "" if args.with_test_deps else TEST_ONLY_PACKAGES
+            argv = [sys.executable, "-c", LAUNCH, "--config", str(stack.config_path), "run"]
             log = (work / "agent-daemon.log").open("w")
             daemon = school.popen_in("agent", argv, stdout=log, stderr=subprocess.STDOUT, env=env)
             children.append(daemon)
@@ -439,7 +323,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     child.kill()
                     child.wait()
             stack.stop()
-    extra = {"idle": idle, "stop": stopped, "peak_vmhwm_mb": peak, "scrapes": scraped}
+    logged = worker_peaks((work / "agent-daemon.log").read_text(errors="replace"))
+    extra = {"idle": idle, "stop": stopped, "peak_vmhwm_mb": peak, "scrapes": scraped,
+             "worker_logged_mb": logged}  # fmt: skip
     summary = summarise(samples, job_runs, extra)
     summary["heap_growth"] = growth
     summary["settings"] = {k: str(v) for k, v in vars(args).items()}
