@@ -71,6 +71,8 @@ def parse_request(text: str) -> tuple[Job, AgentSettings, dict[str, Any], float 
     if not isinstance(options, dict):
         raise WireError("options: expected an object")
     limit = options.get("time_limit_s")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)):
+        raise WireError("time_limit_s: expected a number of seconds")
     return JOBS[data["job"]], settings_from_wire(data.get("settings")), options, limit
 
 

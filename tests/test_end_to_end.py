@@ -3,7 +3,10 @@
 discovered, whose staff declared what the network cannot see, behind an uplink shaped
 at 8 Mbit/s — below the 10 Mbit/s minimum of a medium school. One agent cycle plus two
 more throughput tests, then the checklist must be the same in the agent, in the
-snapshot the collector stored, and on the status page.
+snapshot the collector stored, and on the status page. The agent cycle (`run --once`)
+sweeps and measures in its short-lived worker process (`agent.worker`), as the daemon
+does, while the two extra tests run in-process (`probe throughput`): both paths must
+land in the same store and give this exact checklist.
 """
 
 from __future__ import annotations

@@ -121,6 +121,11 @@ async def test_a_crashing_worker_is_an_error_with_its_last_words(tmp_path: Path)
         await WorkerRunner(fake("print('not json')")).run("discovery", make_settings(tmp_path), 30)
 
 
+async def test_the_real_worker_refuses_a_bad_request(tmp_path: Path) -> None:
+    with pytest.raises(WorkerError, match=r"exit code 2\): ERROR socle-agent.worker: bad request"):
+        await WorkerRunner().run("no-such-job", make_settings(tmp_path), 30)
+
+
 @pytest.mark.parametrize("mode", ["polite", "stubborn"])
 async def test_a_hanging_worker_is_stopped_at_its_time_limit(tmp_path: Path, mode: str) -> None:
     pids = tmp_path / "pids"
