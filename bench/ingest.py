@@ -52,6 +52,9 @@ from tests.collector.live import HOST, free_port, uai
 from tests.collector.samples import sample_content
 
 
+_READY = "Application startup complete"  # uvicorn's line, once per worker
+
+
 @dataclass
 class Result:
     database: str
@@ -148,10 +151,14 @@ def _start_collector(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://{HOST}:{port}/v1/schema", timeout=1).status_code == 200:
-                return process
+            answered = httpx.get(f"http://{HOST}:{port}/v1/schema", timeout=1).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.1)
+            answered = False
+        # Every worker ready, not just the first: the agents connect all at once and
+        # keep their connections, so a late worker would get none and sit idle.
+        if answered and log_path.read_text().count(_READY) >= workers:
+            return process
+        time.sleep(0.1)
     process.kill()
     raise SystemExit(f"collector did not start: {log_path.read_text()[-2000:]}")
 

