@@ -51,7 +51,6 @@ from collector.store import Store
 from tests.collector.live import HOST, free_port, uai
 from tests.collector.samples import sample_content
 
-
 _READY = "Application startup complete"  # uvicorn's line, once per worker
 
 
