@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent import snmp_memory
 from agent.assess import assess
 from agent.assess_inputs import assessment_input
 from agent.bandwidth_run import BandwidthReport, Gentleness, measure_bandwidth
@@ -120,8 +121,13 @@ class AgentService:
     async def _discover(self) -> CycleResult:
         if self.worker is None:
             return await discover(self.settings, inventory=self.inventory)
-        data = await self.worker.run("discovery", self.settings, discovery_limit_s())
+        snmp = self.settings.snmp
+        known = snmp_memory.to_wire(snmp_memory.remembered(self.store, snmp))
+        data = await self.worker.run(
+            "discovery", self.settings, discovery_limit_s(), known_snmp=known
+        )
         result, observations = sweep_from_wire(data, self.inventory)
+        snmp_memory.remember(self.store, snmp, snmp_memory.learned(observations))
         return merge(result, observations)
 
     def reassess(self) -> str:

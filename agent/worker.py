@@ -37,9 +37,14 @@ EXIT_BAD_REQUEST = 2
 async def discovery_job(settings: AgentSettings, options: dict[str, Any]) -> dict[str, Any]:
     """The probes' sweep; the daemon merges it into its inventory."""
     from agent.discovery import DEFAULT_BUDGET_S, sweep
+    from agent.snmp_memory import from_wire
     from probes.registry import DEFAULT_PROBES, build
+    from probes.snmp import SnmpProbe
 
     probes = build(settings, options.get("probes", DEFAULT_PROBES))
+    snmp = probes.get("snmp")
+    if isinstance(snmp, SnmpProbe):  # what the daemon remembers: the right community first
+        snmp.known_credentials.update(from_wire(options.get("known_snmp")))
     result, observations = await sweep(
         settings, probes, budget_s=float(options.get("budget_s", DEFAULT_BUDGET_S))
     )
