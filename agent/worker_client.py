@@ -58,13 +58,7 @@ class WorkerRunner:
         options["time_limit_s"] = max(1.0, time_limit_s - SELF_LIMIT_MARGIN_S)
         payload = json.dumps(request(job, settings, **options)).encode()
         started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = await self._spawn()
         tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         try:
             async with asyncio.timeout(time_limit_s):
@@ -81,6 +75,32 @@ class WorkerRunner:
         finally:
             _kill_group(proc.pid, signal.SIGKILL)  # leftovers of the group, if any
         return self._result(job, code, output, tail, time.monotonic() - started)
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        """Start the worker in its own process group, even when cancelled meanwhile.
+
+        A cancellation while asyncio is still connecting the pipes makes asyncio kill the
+        worker alone, leaving anything it started; so creation is shielded, and a
+        cancelled start is finished and then stopped as a whole group.
+        """
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        )
+        try:
+            return await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            proc = await spawn
+            try:
+                await self._stop(proc)
+            finally:
+                _kill_group(proc.pid, signal.SIGKILL)
+            raise
 
     def _result(
         self, job: str, code: int, output: bytes, tail: Sequence[str], elapsed_s: float
