@@ -66,7 +66,7 @@ class AlertSettings(Frozen):
     """Thresholds that raise a school's alert flags (computed at ingest, except silence)."""
 
     silent_after_h: float = Field(24.0, gt=0, le=24 * 365)
-    toner_low_percent: float = Field(15.0, ge=0, le=100)
+    toner_low_percent: float = Field(10.0, ge=0, le=100)  # as config/socle.toml ([maintenance])
     lamp_rated_hours: int = Field(4000, gt=0, le=100_000)  # when the referential has no model
     lamp_warn_ratio: float = Field(0.9, gt=0, le=1)
     max_clock_skew_s: float = Field(300.0, gt=0)

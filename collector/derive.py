@@ -78,7 +78,7 @@ def device_row(device: InfrastructureDevice, alerts: AlertSettings) -> dict[str,
         "min_toner_percent": toner,
         "lamp_hours": lamp,
         "lamp_rated_hours": rated if lamp is not None else None,
-        "toner_low": toner is not None and toner < alerts.toner_low_percent,
+        "toner_low": toner is not None and toner <= alerts.toner_low_percent,  # as the agent
         "lamp_end": lamp_fault or (lamp is not None and lamp >= rated * alerts.lamp_warn_ratio),
         "health_text": _health_text(health)
         if health.supplies or health.lamp_hours or health.errors
