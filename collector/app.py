@@ -30,7 +30,7 @@ from collector.db import make_engine
 from collector.exports import router as exports_router
 from collector.faults import FaultInjection
 from collector.group_commit import SnapshotWriter
-from collector.ingest import IngestService, router
+from collector.ingest import IngestService, SnapshotShortcut, router
 from collector.migrate import upgrade
 from collector.ops import AccessLog, Metrics
 from collector.ops import router as ops_router
@@ -85,7 +85,7 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
         secure(response)
         return response
 
-    wrapped: ASGIApp = AccessLog(app)
+    wrapped: ASGIApp = AccessLog(SnapshotShortcut(app, app))
     if fault_ratio > 0:
         return FaultInjection(wrapped, fault_ratio)
     return wrapped

@@ -20,7 +20,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.keys import fingerprint, parse_public_key
 from agent.snapshot import Snapshot, json_schema
@@ -212,6 +214,30 @@ async def post_snapshot(request: Request) -> Response:
     else:  # first grant of this process reads (or creates) the shared secret
         body["throughput"] = await run_in_threadpool(service.throughput_grant, request, agent_id)
     return JSONResponse(body, status_code=status)
+
+
+class SnapshotShortcut:
+    """ASGI: `POST /v1/snapshots` straight to `post_snapshot`, everything else to `app`.
+
+    FastAPI's per-request machinery (exception and body-limit middlewares, dependency
+    solving, the exit stack, response wrappers) cost ~0.3 ms of CPU per snapshot, for
+    a route that takes no parameters, reads its body itself and turns every refusal
+    into a response. The route stays registered on `app`, so /docs still shows it.
+    """
+
+    PATH = "/v1/snapshots"
+
+    def __init__(self, app: ASGIApp, api: Starlette) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.PATH and scope["method"] == "POST":
+            scope["app"] = self.api  # what `request.app` returns behind FastAPI too
+            response = await post_snapshot(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 @router.post("/v1/enroll", response_model=None)

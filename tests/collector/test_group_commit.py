@@ -36,7 +36,8 @@ def live(tmp_path: Path, db_url: str) -> Iterator[LiveCollector]:
 
 def _writer(live: LiveCollector) -> SnapshotWriter:
     assert live._server is not None
-    found = live._server.config.app.app.state.ingest.writer  # AccessLog → FastAPI
+    shortcut = live._server.config.app.app  # AccessLog → SnapshotShortcut → FastAPI
+    found = shortcut.api.state.ingest.writer
     assert isinstance(found, SnapshotWriter)
     return found
 
