@@ -108,8 +108,16 @@ class _Compiled:
         single = len(self.names) == 1
         values = [[get(row)] if single else list(get(row)) for row in rows]
         for index, convert in self.converters:
+            # Rows of one snapshot share value objects (its created and received times on
+            # every device row): convert each object once. Keyed by id(): the rows keep
+            # every value alive until this call returns, and converters are pure.
+            done: dict[int, Any] = {}
             for row_values in values:
-                row_values[index] = convert(row_values[index])
+                value = row_values[index]
+                key = id(value)
+                if key not in done:
+                    done[key] = convert(value)
+                row_values[index] = done[key]
         if self.arrays:
             columns = zip(*values, strict=True)
             return {name: list(column) for name, column in zip(self.names, columns, strict=True)}
