@@ -95,6 +95,7 @@ def serve(
     import uvicorn
 
     from collector.app import CONFIG_ENV_VAR, create_app
+    from collector.workers import Workers, reuseport_available
 
     cfg = settings(config, database, listen)
     n_workers = workers or cfg.server.workers
@@ -105,21 +106,55 @@ def serve(
         cfg.server.host,
         cfg.server.port,
     )
+    loop, http = fast_io()
     if n_workers == 1:
-        uvicorn.run(create_app(cfg), host=cfg.server.host, port=cfg.server.port, access_log=False)
+        uvicorn.run(
+            create_app(cfg),
+            host=cfg.server.host,
+            port=cfg.server.port,
+            access_log=False,
+            loop=loop,
+            http=http,
+        )
         return
     upgrade(make_engine(cfg.database.url))  # once, before the workers race to do it
     os.environ[CONFIG_ENV_VAR] = cfg.model_copy(
         update={"database": cfg.database.model_copy(update={"migrate_on_start": False})}
     ).model_dump_json()
-    uvicorn.run(
+    server = uvicorn.Config(
         "collector.app:app_from_environment",
         factory=True,
         host=cfg.server.host,
         port=cfg.server.port,
         workers=n_workers,
         access_log=False,  # ours (collector.ops.AccessLog) hides tokens and query strings
+        loop=loop,
+        http=http,
     )
+    if not reuseport_available():  # uvicorn's workers, sharing one socket
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(server, sockets=[server.bind_socket()]).run()
+        return
+    # One socket per worker: the kernel balances connections (collector.workers).
+    try:
+        supervisor = Workers(server, n_workers)
+    except OSError as exc:
+        raise SystemExit(f"cannot listen on {cfg.server.host}:{cfg.server.port}: {exc}") from None
+    raise SystemExit(supervisor.run())
+
+
+def fast_io() -> tuple[str, str]:
+    """uvloop and httptools by name when installed (uvicorn's "auto" picks them silently,
+    and falls back just as silently); named here, a missing one shows in the start-up log."""
+    import importlib.util
+
+    chosen = {
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+    }
+    logging.getLogger(__name__).info("event loop %(loop)s, HTTP parser %(http)s", chosen)
+    return chosen["loop"], chosen["http"]
 
 
 @app.command()

@@ -133,3 +133,37 @@ def test_school_set_and_prune(db: list[str]) -> None:
     assert bad.exit_code == 2 and "size" in bad.output
     pruned = runner.invoke(app, ["prune", "--older-than", "30d", *db])
     assert pruned.exit_code == 0 and "pruned 0" in pruned.stdout
+
+
+def test_serve_with_two_workers_balances_and_stops_cleanly(db: list[str]) -> None:
+    """Each worker accepts on its own SO_REUSEPORT socket; SIGTERM stops them all, exit 0."""
+    port = free_port()
+    command = [sys.executable, "-c", "from collector.cli import main; main()", "serve"]
+    process = subprocess.Popen(
+        [*command, "--listen", f"{HOST}:{port}", "--workers", "2", *db],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # every fresh connection (new source port) lands on a ready worker
+            try:
+                codes = {httpx.get(f"http://{HOST}:{port}/healthz").status_code for _ in range(20)}
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        assert codes == {200}
+        busy = subprocess.run(
+            [*command, "serve", "--listen", f"{HOST}:{port}", "--workers", "2", *db],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        # SO_REUSEPORT joins only sockets that all set it: another collector is refused.
+        assert busy.returncode != 0
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert stderr.decode().count("Application startup complete") == 2
