@@ -13,7 +13,9 @@ on SQLite). What does not need the GIL runs without blocking the loop:
 - SQLite: statements run inline, the commit (the fsync) in a worker thread;
 - PostgreSQL: an asyncio psycopg connection, so waiting for the server (and its
   WAL flush, synchronous_commit stays on) never blocks the loop.
-One batch is in flight per process; requests arriving meanwhile form the next.
+One batch is in flight per process on SQLite (one writer at a time anyway), two on
+PostgreSQL (one builds and sends its rows while the other waits for its commit);
+requests arriving meanwhile form the next.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from collector.writer import IngestItem, IngestResult, NoncePurge, write_batch
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 128  # requests per transaction: bounds the latency a batch adds
-ASYNC_POOL_SIZE = 2  # one batch in flight, plus a spare while a broken one is replaced
+PG_IN_FLIGHT = 2  # PostgreSQL batches under way at once: one writes while one commits
+ASYNC_POOL_SIZE = PG_IN_FLIGHT + 1  # plus a spare while a broken connection is replaced
 
 _Job = tuple[IngestItem, "asyncio.Future[IngestResult]"]
 
@@ -47,7 +50,8 @@ class SnapshotWriter:
         self.engine = engine
         self.max_batch = max_batch
         self._pending: list[_Job] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainers: set[asyncio.Task[None]] = set()
+        self.in_flight = 1
         self._async_engine: AsyncEngine | None = None
         self._purge = NoncePurge()
         self._stopping = False
@@ -58,6 +62,7 @@ class SnapshotWriter:
         """Called on the serving loop (lifespan): the async engine belongs to that loop."""
         self._stopping = False
         if self.engine.dialect.name == "postgresql" and self._async_engine is None:
+            self.in_flight = PG_IN_FLIGHT
             self._async_engine = create_async_engine(
                 self.engine.url, pool_size=ASYNC_POOL_SIZE, pool_pre_ping=True
             )
@@ -65,8 +70,8 @@ class SnapshotWriter:
     async def stop(self) -> None:
         """Write what was already submitted, then release the connections."""
         self._stopping = True
-        while self._drainer is not None:
-            await asyncio.shield(self._drainer)
+        while self._drainers:
+            await asyncio.shield(asyncio.gather(*self._drainers))
         if self._async_engine is not None:
             await self._async_engine.dispose()
             self._async_engine = None
@@ -76,8 +81,9 @@ class SnapshotWriter:
             raise WriterStopped("the collector is shutting down")
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if self._drainer is None:
-            self._drainer = asyncio.create_task(self._drain())
+        if len(self._drainers) < self.in_flight:
+            drainer = asyncio.create_task(self._drain())
+            self._drainers.add(drainer)
         return await future
 
     async def _drain(self) -> None:
@@ -87,8 +93,10 @@ class SnapshotWriter:
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
                 await self._write(batch)
-        finally:
-            self._drainer = None
+        finally:  # at once, not in a done callback: a submit in between would find no room
+            task = asyncio.current_task()
+            if task is not None:
+                self._drainers.discard(task)
 
     async def _write(self, batch: list[_Job]) -> None:
         items = [item for item, _ in batch]
