@@ -193,9 +193,23 @@ def tbf_sent_bytes(school: School) -> int:
     return int(match.group(1))
 
 
+def settled_tbf_sent_bytes(school: School, timeout_s: float = 10.0) -> int:
+    """The counter once the shaped queue has drained: an earlier test's last bytes (the
+    busy-link test's background flow) can still be queued behind the tbf."""
+    last = tbf_sent_bytes(school)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = tbf_sent_bytes(school)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def test_budget_refusal_sends_nothing(rig: School, tmp_path: Path) -> None:
     DataBudget(tmp_path, 20 * MB).record(17 * MB, SATURDAY)
-    before = tbf_sent_bytes(rig)
+    before = settled_tbf_sent_bytes(rig)
     report = rig.run_coro_in(
         "agent", lambda: measure_bandwidth(settings(tmp_path, url(rig), budget_mb=20), now=SATURDAY)
     )
