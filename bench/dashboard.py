@@ -53,6 +53,15 @@ class Timing:
     status: int
 
 
+SUMMARY_COLUMNS = (
+    "uai, last_seen_at, snapshot_at, snapshot_id, agent_id, verdict_minimum, verdict_desirable,"
+    " median_down_mbps, median_up_mbps, tests, met, judged, score_pct, equipment_ok, devices,"
+    " alert_below_minimum, alert_toner_low, alert_lamp_end, alert_wifi_on, alert_clock_skew,"
+    " alert_dead_letters, alerts, agent_version, uptime_s, spool_depth, dead_letters,"
+    " dropped_snapshots, clock_synchronised, clock_skew_s, last_errors"
+)
+
+
 def _series(dialect: str, n: int) -> str:
     """SQL yielding integers 0..n-1 as column `i`."""
     if dialect == "postgresql":
@@ -96,12 +105,7 @@ def fill(engine: Engine, n_schools: int, days: int, per_day: int, n_devices: int
         flag = f"CASE WHEN i % {{m}} = 0 THEN {true} ELSE {false} END"
         conn.execute(
             text(
-                "INSERT INTO school_summary (uai, last_seen_at, snapshot_at, snapshot_id, agent_id,"
-                " verdict_minimum, verdict_desirable, median_down_mbps, median_up_mbps, tests,"
-                " met, judged, score_pct, equipment_ok, devices, alert_below_minimum,"
-                " alert_toner_low, alert_lamp_end, alert_wifi_on, alert_clock_skew,"
-                " alert_dead_letters, alerts, agent_version, uptime_s, spool_depth, dead_letters,"
-                " dropped_snapshots, clock_synchronised, clock_skew_s, last_errors) "
+                f"INSERT INTO school_summary ({SUMMARY_COLUMNS}) "
                 f"SELECT uai, {at(f'{now} - (i % 97) * 3600')}, {at(f'{now} - (i % 97) * 3600')},"
                 " i, 'agent', CASE WHEN i % 5 = 0 THEN 'fail' ELSE 'pass' END,"
                 " CASE WHEN i % 3 = 0 THEN 'pass' ELSE 'fail' END, 4 + (i % 120), 2 + (i % 50),"
@@ -111,12 +115,7 @@ def fill(engine: Engine, n_schools: int, days: int, per_day: int, n_devices: int
                 f" {flag.format(m=19)}, (i % 5 = 0) + (i % 7 = 0) + (i % 11 = 0),"
                 f" '0.1.0', 3600, 0, 0, 0, {true}, 0.5, '' FROM codes"
                 if dialect != "postgresql"
-                else "INSERT INTO school_summary (uai, last_seen_at, snapshot_at, snapshot_id,"
-                " agent_id, verdict_minimum, verdict_desirable, median_down_mbps, median_up_mbps,"
-                " tests, met, judged, score_pct, equipment_ok, devices, alert_below_minimum,"
-                " alert_toner_low, alert_lamp_end, alert_wifi_on, alert_clock_skew,"
-                " alert_dead_letters, alerts, agent_version, uptime_s, spool_depth, dead_letters,"
-                " dropped_snapshots, clock_synchronised, clock_skew_s, last_errors) "
+                else f"INSERT INTO school_summary ({SUMMARY_COLUMNS}) "
                 f"SELECT uai, {at(f'{now} - (i % 97) * 3600')}, {at(f'{now} - (i % 97) * 3600')},"
                 " i, 'agent', CASE WHEN i % 5 = 0 THEN 'fail' ELSE 'pass' END,"
                 " CASE WHEN i % 3 = 0 THEN 'pass' ELSE 'fail' END, 4 + (i % 120), 2 + (i % 50),"
