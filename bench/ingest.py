@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.ingest [--agents 50] [--per-agent 40] [--devices 20]
                                      [--backends sqlite,postgres] [--sqlite-workers 1]
-                                     [--postgres-workers 2] [--database URL] [--json]
+                                     [--postgres-workers 2] [--database URL]
+                                     [--no-reference] [--json]
 
 With `--database URL` one run against that database (`--workers`); otherwise one run
 per backend: SQLite in a temporary file, and PostgreSQL in a throwaway durable
@@ -18,8 +19,12 @@ order, as a real agent does. A deliberately thin HTTP/1.1 client keeps the load
 generator cheap: on a 2-core machine it shares the CPU with the collector.
 
 Reports throughput (stored snapshots per second of wall time), p50/p99 latency,
-and checks the database holds exactly what was acknowledged. Prints a table,
-then one JSON line. Loopback only.
+and checks the database holds exactly what was acknowledged. The same requests
+then go, with the same number of workers, to two reference servers
+(`bench.ingest_reference`): the bare HTTP stack, and verification + validation
+without storage. The collector's rate is also given as a ratio to each, which
+varies far less between machines than the rate itself. Prints a table, then one
+JSON line. Loopback only.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from sqlalchemy import func, select
 from agent.keys import AgentKey
 from agent.signing import signed_post
 from agent.snapshot import encode, make_snapshot
+from bench.ingest_reference import MODES as REFERENCE_MODES
+from bench.ingest_reference import write_keys
 from collector.db import make_engine, snapshots
 from collector.migrate import upgrade
 from collector.store import Store
@@ -56,6 +63,7 @@ _READY = "Application startup complete"  # uvicorn's line, once per worker
 
 @dataclass
 class Result:
+    server: str  # "collector", or the reference's mode ("http", "verify")
     database: str
     workers: int
     agents: int
@@ -71,6 +79,8 @@ class Result:
     stored_in_db: int
     cpu_count: int
     load_avg_1min: float
+    ratio_to_http: float | None = None  # collector runs only: its rate / the reference's
+    ratio_to_verify: float | None = None
 
 
 def _raw(request: httpx.Request) -> bytes:
@@ -108,16 +118,22 @@ async def _agent(
         writer.close()
 
 
+Plan = list[list[bytes]]  # per agent, its requests in order
+Keys = dict[str, tuple[str, str]]  # agent id → (public key text, UAI)
+
+
 def _prepare(
     url: str, store: Store, agents: int, per_agent: int, devices: int
-) -> list[list[bytes]]:
+) -> tuple[Plan, Keys]:
     content = sample_content(devices)
     now = datetime.now(UTC)
     plan = []
+    keys: Keys = {}
     for index in range(agents):
         key = AgentKey(Ed25519PrivateKey.generate())
         school = uai(750000 + index)
         store.add_agent(school, key.public_key_text)
+        keys[key.agent_id] = (key.public_key_text, school)
         bodies = [
             encode(
                 make_snapshot(content, agent_id=key.agent_id, uai=school, seq=seq, created_at=now)
@@ -125,13 +141,11 @@ def _prepare(
             for seq in range(1, per_agent + 1)
         ]
         plan.append([_raw(signed_post(url + "/v1/snapshots", body, key)) for body in bodies])
-    return plan
+    return plan, keys
 
 
-def _start_collector(
-    database: str, port: int, workers: int, log_path: Path
-) -> subprocess.Popen[bytes]:
-    command = [
+def _collector_command(database: str, port: int, workers: int) -> list[str]:
+    return [
         sys.executable,
         "-c",
         "from collector.cli import main; main()",
@@ -143,6 +157,27 @@ def _start_collector(
         "--workers",
         str(workers),
     ]
+
+
+def _reference_command(mode: str, keys_path: Path, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bench.ingest_reference",
+        "--mode",
+        mode,
+        "--keys",
+        str(keys_path),
+        "--listen",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+    ]
+
+
+def _start_server(
+    command: list[str], port: int, workers: int, log_path: Path
+) -> subprocess.Popen[bytes]:
     # The access log goes to a file: an unread pipe would fill up and stall the server.
     log_file = log_path.open("wb")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file)
@@ -150,7 +185,8 @@ def _start_collector(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            answered = httpx.get(f"http://{HOST}:{port}/v1/schema", timeout=1).status_code == 200
+            httpx.get(f"http://{HOST}:{port}/v1/schema", timeout=1)  # any answer will do
+            answered = True
         except httpx.TransportError:
             answered = False
         # Every worker ready, not just the first: the agents connect all at once and
@@ -159,7 +195,7 @@ def _start_collector(
             return process
         time.sleep(0.1)
     process.kill()
-    raise SystemExit(f"collector did not start: {log_path.read_text()[-2000:]}")
+    raise SystemExit(f"{command[2]} did not start: {log_path.read_text()[-2000:]}")
 
 
 async def _run(port: int, plan: list[list[bytes]]) -> tuple[float, list[float], list[int]]:
@@ -170,32 +206,38 @@ async def _run(port: int, plan: list[list[bytes]]) -> tuple[float, list[float], 
     return time.perf_counter() - started, latencies, statuses
 
 
-def run(database: str | None, agents: int, per_agent: int, workers: int, devices: int) -> Result:
-    with tempfile.TemporaryDirectory(prefix="socle-bench-") as tmp:
-        url_db = database or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        engine = make_engine(url_db)
-        upgrade(engine)
-        port = free_port()
-        plan = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
-        body_size = len(plan[0][0].split(b"\r\n\r\n", 1)[1])
-        process = _start_collector(url_db, port, workers, Path(tmp) / "collector.log")
-        try:
-            elapsed, latencies, statuses = asyncio.run(_run(port, plan))
-        finally:
-            process.terminate()
-            process.wait(10)
-        with engine.connect() as conn:
-            stored = int(conn.execute(select(func.count()).select_from(snapshots)).scalar_one())
-        engine.dispose()
+Measured = tuple[float, list[float], list[int]]  # wall time, latencies, statuses
+
+
+def _measure(command: list[str], port: int, workers: int, plan: Plan, log_path: Path) -> Measured:
+    process = _start_server(command, port, workers, log_path)
+    try:
+        return asyncio.run(_run(port, plan))
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _result(
+    server: str,
+    database: str,
+    workers: int,
+    plan: Plan,
+    devices: int,
+    measured: Measured,
+    stored: int,
+) -> Result:
+    elapsed, latencies, statuses = measured
     ok = sum(1 for s in statuses if 200 <= s < 300)
     ordered = sorted(latencies)
     return Result(
-        database=url_db.split(":", 1)[0],
+        server=server,
+        database=database,
         workers=workers,
-        agents=agents,
+        agents=len(plan),
         snapshots=len(statuses),
         devices_per_snapshot=devices,
-        body_bytes_gzip=body_size,
+        body_bytes_gzip=len(plan[0][0].split(b"\r\n\r\n", 1)[1]),
         seconds=round(elapsed, 3),
         snapshots_per_s=round(ok / elapsed, 1),
         p50_ms=round(statistics.median(ordered) * 1000, 2),
@@ -208,6 +250,43 @@ def run(database: str | None, agents: int, per_agent: int, workers: int, devices
     )
 
 
+def run(
+    database: str | None,
+    agents: int,
+    per_agent: int,
+    workers: int,
+    devices: int,
+    reference: bool = True,
+) -> list[Result]:
+    """The collector on `database`, then (with `reference`) the two references."""
+    with tempfile.TemporaryDirectory(prefix="socle-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        url_db = database or f"sqlite:///{tmp / 'bench.sqlite3'}"
+        engine = make_engine(url_db)
+        upgrade(engine)
+        port = free_port()
+        plan, keys = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
+        dialect = url_db.split(":", 1)[0]
+        command = _collector_command(url_db, port, workers)
+        measured = _measure(command, port, workers, plan, tmp / "collector.log")
+        with engine.connect() as conn:
+            stored = int(conn.execute(select(func.count()).select_from(snapshots)).scalar_one())
+        engine.dispose()
+        collector = _result("collector", dialect, workers, plan, devices, measured, stored)
+        results = [collector]
+        if reference:
+            keys_path = tmp / "keys.json"
+            write_keys(keys_path, keys)
+            for mode in REFERENCE_MODES:
+                command = _reference_command(mode, keys_path, port, workers)
+                measured = _measure(command, port, workers, plan, tmp / f"{mode}.log")
+                results.append(_result(mode, "none", workers, plan, devices, measured, 0))
+            rates = {r.server: r.snapshots_per_s for r in results}
+            collector.ratio_to_http = round(collector.snapshots_per_s / rates["http"], 3)
+            collector.ratio_to_verify = round(collector.snapshots_per_s / rates["verify"], 3)
+    return results
+
+
 def _postgres_url(explicit: str | None) -> tuple[str, object | None]:
     """An empty database on the given server, or on a throwaway durable cluster."""
     if explicit:
@@ -218,24 +297,31 @@ def _postgres_url(explicit: str | None) -> tuple[str, object | None]:
     return cluster.database(), cluster
 
 
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def _print_table(results: list[Result]) -> None:
-    rows = [
-        ("database", [r.database for r in results]),
+    rows: list[tuple[str, list[object]]] = [
+        ("server", [r.server for r in results]),
+        ("database", [r.database.replace("postgresql+psycopg", "postgresql") for r in results]),
         ("uvicorn workers", [r.workers for r in results]),
         ("concurrent agents", [r.agents for r in results]),
         ("snapshots sent", [r.snapshots for r in results]),
         ("body (gzip)", [f"{r.body_bytes_gzip} B, {r.devices_per_snapshot} dev" for r in results]),
         ("wall time", [f"{r.seconds:.2f} s" for r in results]),
-        ("stored / s", [f"{r.snapshots_per_s:.0f}" for r in results]),
+        ("2xx / s", [f"{r.snapshots_per_s:.0f}" for r in results]),
         ("latency p50", [f"{r.p50_ms:.1f} ms" for r in results]),
         ("latency p99", [f"{r.p99_ms:.1f} ms" for r in results]),
-        ("statuses", [r.status_counts for r in results]),
+        ("statuses", [" ".join(f"{k}×{v}" for k, v in r.status_counts.items()) for r in results]),
         ("rows in database", [r.stored_in_db for r in results]),
+        ("÷ http reference", [_ratio(r.ratio_to_http) for r in results]),
+        ("÷ verify reference", [_ratio(r.ratio_to_verify) for r in results]),
         ("CPUs / load (1 min)", [f"{r.cpu_count} / {r.load_avg_1min}" for r in results]),
     ]
     width = max(len(name) for name, _ in rows)
     for name, values in rows:
-        print(f"{name:<{width}}  " + "  ".join(f"{v!s:<26}" for v in values))
+        print(f"{name:<{width}}  " + "  ".join(f"{v!s:<18}" for v in values))
 
 
 def main() -> None:
@@ -251,22 +337,23 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="existing server (default: throwaway cluster)")
     parser.add_argument("--database", help="one run against this SQLAlchemy URL")
     parser.add_argument("--workers", type=int, default=1, help="with --database")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the http and verify reference runs"
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
+    reference = not args.no_reference
     results: list[Result] = []
+    common = (args.agents, args.per_agent)
     if args.database:
-        results.append(run(args.database, args.agents, args.per_agent, args.workers, args.devices))
+        results += run(args.database, *common, args.workers, args.devices, reference)
     for backend in [] if args.database else args.backends.split(","):
         if backend == "sqlite":
-            results.append(
-                run(None, args.agents, args.per_agent, args.sqlite_workers, args.devices)
-            )
+            results += run(None, *common, args.sqlite_workers, args.devices, reference)
         elif backend == "postgres":
             url, cluster = _postgres_url(args.postgres_url)
             try:
-                results.append(
-                    run(url, args.agents, args.per_agent, args.postgres_workers, args.devices)
-                )
+                results += run(url, *common, args.postgres_workers, args.devices, reference)
             finally:
                 if cluster is not None:
                     cluster.close()  # type: ignore[attr-defined]
@@ -277,8 +364,10 @@ def main() -> None:
     print(json.dumps([asdict(r) for r in results]))
     for result in results:
         acknowledged = sum(v for k, v in result.status_counts.items() if k.startswith("2"))
-        if result.stored_in_db != acknowledged:
+        if result.server == "collector" and result.stored_in_db != acknowledged:
             raise SystemExit("stored rows do not match the acknowledged snapshots")
+        if result.server == "verify" and acknowledged != result.snapshots:
+            raise SystemExit(f"the verify reference refused requests: {result.status_counts}")
 
 
 if __name__ == "__main__":
