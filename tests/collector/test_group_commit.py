@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 
@@ -126,6 +127,9 @@ def test_a_failed_batch_acknowledges_nothing_it_did_not_store(
         datetime(2025, 3, 30, 1, 59, 59, 999999, tzinfo=UTC),
         datetime(2025, 3, 30, 3, 0, tzinfo=timezone(timedelta(hours=2))),  # no microseconds
         datetime(1999, 12, 31, 23, 0, 0, 1, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),  # day and year back
+        TypeAdapter(datetime).validate_json('"2026-12-04T14:00:00.5+01:00"'),  # pydantic's tz
+        TypeAdapter(datetime).validate_json('"2026-12-04T14:00:00Z"'),
         None,
     ],
 )
