@@ -178,6 +178,7 @@ def _reference_command(mode: str, keys_path: Path, port: int, workers: int) -> l
 def _start_server(
     command: list[str], port: int, workers: int, log_path: Path
 ) -> subprocess.Popen[bytes]:
+    """Start `command` and wait until each of its uvicorn workers is ready."""
     # The access log goes to a file: an unread pipe would fill up and stall the server.
     log_file = log_path.open("wb")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file)
@@ -195,7 +196,7 @@ def _start_server(
             return process
         time.sleep(0.1)
     process.kill()
-    raise SystemExit(f"{command[2]} did not start: {log_path.read_text()[-2000:]}")
+    raise SystemExit(f"{log_path.stem} server did not start: {log_path.read_text()[-2000:]}")
 
 
 async def _run(port: int, plan: list[list[bytes]]) -> tuple[float, list[float], list[int]]:

@@ -84,7 +84,7 @@ class ReferenceApp:
             try:
                 self._check(scope, b"".join(parts))
             except Rejection as rejection:
-                status, body = rejection.status, rejection.code.encode()
+                status, body = rejection.status, json.dumps(rejection.body()).encode()
         await send(
             {
                 "type": "http.response.start",
