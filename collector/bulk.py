@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Dialect, Float, Table, bindparam, cast, column, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -138,13 +138,21 @@ class BulkStatement:
         self.types = dict(types)
         self.build = build
         self._by_dialect: dict[str, _Compiled] = {}
+        self._statements: dict[str, ClauseElement] = {}
+
+    def statement(self, dialect: Dialect) -> ClauseElement:
+        """The Core statement itself, built once per dialect (for `Connection.execute`)."""
+        found = self._statements.get(dialect.name)
+        if found is None:
+            found = self._statements[dialect.name] = self.build(
+                dialect, row_source(dialect, self.types)
+            )
+        return found
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
-            compiled: Any = self.build(dialect, row_source(dialect, self.types)).compile(
-                dialect=dialect
-            )
+            compiled: Any = self.statement(dialect).compile(dialect=dialect)
             names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
             unknown = set(names) - set(self.types)
             if unknown:
@@ -164,7 +172,13 @@ class BulkStatement:
         return found
 
     def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
+        if rows:
+            self.execute_returning(conn, rows)
+
+    def execute_returning(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> CursorResult[Any]:
+        """The statement's RETURNING rows, by column name (PostgreSQL: sqlite3's
+        executemany returns none)."""
         compiled = self._compiled(conn.dialect)
-        conn.exec_driver_sql(compiled.sql, compiled.parameters(rows))
+        return conn.exec_driver_sql(compiled.sql, compiled.parameters(rows))

@@ -13,17 +13,17 @@ a silent loss.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Dialect, case, delete, select, tuple_, update
+from sqlalchemy import Dialect, Table, case, delete, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
-from collector.bulk import BulkStatement, Source
-from collector.db import agents, nonces, snapshots, upsert_statement
+from collector.bulk import Build, BulkStatement, Source, insert_rows
+from collector.db import agents, nonces, snapshots
 from collector.derive import Derived
 from collector.derived_write import write_derived
 
@@ -109,16 +109,57 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
     return [result for result in results if result is not None]
 
 
+def _insert_new(table: Table, conflict: list[str], returning: list[str]) -> Build:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: tells which rows were new."""
+
+    def build(dialect: Dialect, source: Source) -> ClauseElement:
+        stmt: ClauseElement = (
+            insert_rows(dialect, table, source)
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(*(table.c[name] for name in returning))
+        )
+        return stmt
+
+    return build
+
+
+def _new_rows(conn: Connection, bulk: BulkStatement, rows: list[dict[str, Any]]) -> Iterable[Any]:
+    """PostgreSQL: one unnest statement for the batch, whatever its size. SQLite: its
+    executemany returns no rows, so SQLAlchemy's insertmanyvalues (one multi-row
+    VALUES statement per batch size) with the same ON CONFLICT and RETURNING."""
+    if conn.dialect.name == "postgresql":
+        return bulk.execute_returning(conn, rows)
+    statement: Any = bulk.statement(conn.dialect)  # an Insert, typed by `Build` as a clause
+    result: Iterable[Any] = conn.execute(statement, rows)
+    return result
+
+
+_NONCE_COLUMNS = ("agent_id", "nonce", "expires_at")
+_INSERT_NONCES = BulkStatement(
+    {name: nonces.c[name].type for name in _NONCE_COLUMNS},
+    _insert_new(nonces, ["agent_id", "nonce"], ["agent_id", "nonce"]),
+)
+_SNAPSHOT_COLUMNS = (
+    "agent_id",
+    "seq",
+    "uai",
+    "schema_version",
+    "created_at",
+    "received_at",
+    "body_sha256",
+    "body",
+)
+_INSERT_SNAPSHOTS = BulkStatement(
+    {name: snapshots.c[name].type for name in _SNAPSHOT_COLUMNS},
+    _insert_new(snapshots, ["agent_id", "seq"], ["id", "agent_id", "seq"]),
+)
+
+
 def _insert_nonces(conn: Connection, items: Sequence[IngestItem]) -> set[tuple[str, str]]:
     rows = [
         {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
     ]
-    stmt = (
-        upsert_statement(conn, nonces)
-        .on_conflict_do_nothing()
-        .returning(nonces.c.agent_id, nonces.c.nonce)
-    )
-    return {(r.agent_id, r.nonce) for r in conn.execute(stmt, rows)}
+    return {(r.agent_id, r.nonce) for r in _new_rows(conn, _INSERT_NONCES, rows)}
 
 
 def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tuple[str, int], int]:
@@ -137,12 +178,8 @@ def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tup
         }
         for i in items
     ]
-    stmt = (
-        upsert_statement(conn, snapshots)
-        .on_conflict_do_nothing(index_elements=["agent_id", "seq"])
-        .returning(snapshots.c.id, snapshots.c.agent_id, snapshots.c.seq)
-    )
-    return {(r.agent_id, int(r.seq)): int(r.id) for r in conn.execute(stmt, rows)}
+    new = _new_rows(conn, _INSERT_SNAPSHOTS, rows)
+    return {(r.agent_id, int(r.seq)): int(r.id) for r in new}
 
 
 def _existing(
