@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from collector.db import make_engine, metadata
+from collector.db import agents, make_engine, metadata, schools, snapshots
 from collector.migrate import current_revision, head_revision, upgrade
+
+SCHOOL = "0750001A"
+NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
 
 def test_migrations_match_the_metadata(db_url: str) -> None:
@@ -57,3 +63,43 @@ def test_upgrade_is_idempotent_and_sqlite_is_wal(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_postgres_compresses_new_snapshot_bodies_with_lz4(db_url: str) -> None:
+    """Migration 0004: checked on a stored body, by the server's own accounting."""
+    engine = make_engine(db_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("PostgreSQL only: SQLite does not compress")
+    upgrade(engine)
+    body = json.dumps({"devices": [{"name": f"projector {i}"} for i in range(400)]})
+    with engine.begin() as conn:
+        lz4 = conn.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar()
+        conn.execute(schools.insert().values(uai=SCHOOL, created_at=NOW))
+        conn.execute(
+            agents.insert().values(
+                agent_id="a1",
+                uai=SCHOOL,
+                public_key="k1",
+                state="active",
+                enrolled_via="manual",
+                created_at=NOW,
+            )
+        )
+        conn.execute(
+            snapshots.insert().values(
+                agent_id="a1",
+                seq=1,
+                uai=SCHOOL,
+                schema_version=1,
+                created_at=NOW,
+                received_at=NOW,
+                body_sha256="0" * 64,
+                body=body,
+            )
+        )
+        method = conn.exec_driver_sql("SELECT pg_column_compression(body) FROM snapshots").scalar()
+    engine.dispose()
+    assert method == ("lz4" if lz4 else "pglz")
