@@ -40,7 +40,8 @@ MAX_DEVICES = 2000  # far above any primary school; bounds the collector's work 
 Text = Annotated[str, Field(max_length=256)]
 ShortText = Annotated[str, Field(max_length=64)]
 LongText = Annotated[str, Field(max_length=1024)]
-NonNegative = Annotated[float, Field(ge=0)]
+# Finite: JSON's 1e400 parses as infinity, which no chart or median can use.
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 # Lower-cased by pydantic-core itself (no Python validator: the collector parses many).
@@ -128,7 +129,7 @@ class ThroughputResult(Section):
     idle_latency_ms: NonNegative | None = None
     loaded_latency_ms: NonNegative | None = None
     jitter_ms: NonNegative | None = None
-    bytes_used: Annotated[int, Field(ge=0)] = 0
+    bytes_used: Annotated[int, Field(ge=0, le=2**62)] = 0  # fits the collector's BIGINT
     duration_s: NonNegative = 0.0
     streams: Annotated[int, Field(ge=0, le=64)] = 0
     cut_short: Text | None = None  # why the test stopped early (budget, lesson started…)
@@ -174,7 +175,9 @@ class AgentHealth(Section):
     dead_letters: Count = 0
     dropped_snapshots: Count = 0  # cumulative: survives the loss of any one snapshot
     clock_synchronised: bool | None = None
-    clock_skew_s: float | None = None  # last difference the collector reported
+    clock_skew_s: Annotated[float, Field(allow_inf_nan=False)] | None = (
+        None  # last difference the collector reported
+    )
     last_errors: list[Text] = Field(default_factory=list, max_length=10)
 
 

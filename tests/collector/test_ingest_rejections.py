@@ -251,3 +251,29 @@ def test_schema_endpoint_serves_the_published_schema(live, client) -> None:  # t
     from agent.snapshot import json_schema
 
     assert client.get(live.url + "/v1/schema").json() == json_schema()
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("throughput", 0, "bytes_used"), 2**70),  # past BIGINT
+        (("throughput", 0, "down_mbps"), 1e400),  # JSON's way to say infinity
+        (("health", "clock_skew_s"), -1e400),
+    ],
+)
+def test_numbers_the_database_cannot_hold_are_refused_alone(live, key, client, path, value) -> None:  # type: ignore[no-untyped-def]
+    """A 422 naming the field, never a failed batch (a 5xx for every agent in it)."""
+    snapshot = json.loads(gzip.decompress(_body(key)))
+    snapshot["throughput"] = [
+        {"backend": "http", "target_host": "t", "started_at": "2026-12-06T08:00:00+00:00"}
+    ]
+    target = snapshot
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    raw = json.dumps(snapshot).encode().replace(b"Infinity", b"1e400")
+    status, answer = _post(client, hand_signed(live.url + "/v1/snapshots", gz(raw), key))
+    assert status == 422, answer
+    assert answer["field"] == ".".join(str(p) for p in path)
+    ok, _ = _post(client, hand_signed(live.url + "/v1/snapshots", _body(key), key))
+    assert ok == 201
