@@ -14,9 +14,11 @@ dialect:
 - PostgreSQL: the source is `unnest(col1[], col2[], …)`, so the whole batch is one
   statement with one array parameter per column: one round trip, one execution.
 
-Values are converted by one small function per column chosen at compile time
-(aware datetimes checked; on SQLite, written as the text SQLAlchemy's DATETIME
-stores). The SQL is SQLAlchemy's own compilation of Core constructs.
+Values are converted by one small function per column chosen at compile time:
+on SQLite, datetimes written as the text SQLAlchemy's DATETIME stores; on
+PostgreSQL, each column encoded as one binary array (`collector.pg_arrays`).
+Naive datetimes are refused on both. The SQL is SQLAlchemy's own compilation of
+Core constructs.
 """
 
 from __future__ import annotations
@@ -27,17 +29,38 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Float, Table, bindparam, cast, column, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Dialect,
+    Float,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from collector.db import UtcDateTime, upsert_for
+from collector.pg_arrays import (
+    encode_bool,
+    encode_float8,
+    encode_int4,
+    encode_int8,
+    encode_text,
+)
 
 Convert = Callable[[Any], Any]
 Source = Mapping[str, ColumnElement[Any]]  # column name → where a row's value comes from
 Build = Callable[[Dialect, Source], ClauseElement]
+ColumnEncoder = Callable[[Sequence[Any]], Any]  # a column's values → one array parameter
 
 
 def sqlite_datetime(value: datetime | None) -> str | None:
@@ -58,25 +81,36 @@ def sqlite_datetime(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def aware_datetime(value: datetime | None) -> datetime | None:
-    """PostgreSQL takes aware datetimes as they are (timestamptz); naive ones are refused."""
-    if value is not None and value.tzinfo is None:
+def aware_list(values: Sequence[datetime | None]) -> list[datetime | None]:
+    """timestamptz[] dumped by psycopg; a naive datetime would be read in the server's
+    zone, so it is refused instead."""
+    if any(v is not None and v.tzinfo is None for v in values):
         raise ValueError("naive datetime given to the database")
-    return value
-
-
-def _float(value: Any) -> float | None:
-    """One element type per array: an int among floats would make psycopg guess wrong."""
-    return None if value is None else float(value)
+    return list(values)
 
 
 def _converter(type_: TypeEngine[Any], dialect: Dialect) -> Convert | None:
     if isinstance(type_, UtcDateTime):
-        return sqlite_datetime if dialect.name == "sqlite" else aware_datetime
-    if dialect.name == "postgresql":
-        return _float if isinstance(type_, Float) else None
+        return sqlite_datetime
     processor: Convert | None = type_._cached_bind_processor(dialect)
     return processor
+
+
+def _array_encoder(type_: TypeEngine[Any]) -> ColumnEncoder | None:
+    """The column's array encoder; None leaves the list to psycopg."""
+    if isinstance(type_, UtcDateTime):
+        return aware_list
+    if isinstance(type_, Boolean):
+        return encode_bool
+    if isinstance(type_, BigInteger):  # before Integer: a subclass of it
+        return encode_int8
+    if isinstance(type_, Integer):
+        return encode_int4
+    if isinstance(type_, Float):
+        return encode_float8
+    if isinstance(type_, String):
+        return encode_text
+    return None
 
 
 def row_source(dialect: Dialect, types: Mapping[str, TypeEngine[Any]]) -> Source:
@@ -106,10 +140,21 @@ class _Compiled:
     names: tuple[str, ...]  # bind names, in the driver's parameter order when positional
     converters: tuple[tuple[int, Convert], ...]  # (position in `names`, converter)
     positional: bool
-    arrays: bool  # PostgreSQL: one parameter per column, holding every row's value
+    encoders: tuple[ColumnEncoder | None, ...] | None  # PostgreSQL: one array per column
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> Any:
         get = itemgetter(*self.names)
+        if self.encoders is not None:
+            # Every row has every name (itemgetter), so the tuples are all as long.
+            columns = (
+                [[get(row) for row in rows]]
+                if len(self.names) == 1
+                else zip(*map(get, rows), strict=True)
+            )
+            return {
+                name: list(column) if encode is None else encode(column)
+                for name, encode, column in zip(self.names, self.encoders, columns, strict=True)
+            }
         single = len(self.names) == 1
         values = [[get(row)] if single else list(get(row)) for row in rows]
         for index, convert in self.converters:
@@ -123,9 +168,6 @@ class _Compiled:
                 if key not in done:
                     done[key] = convert(value)
                 row_values[index] = done[key]
-        if self.arrays:
-            columns = zip(*values, strict=True)
-            return {name: list(column) for name, column in zip(self.names, columns, strict=True)}
         if self.positional:
             return [tuple(v) for v in values]
         return [dict(zip(self.names, v, strict=True)) for v in values]
@@ -157,17 +199,19 @@ class BulkStatement:
             unknown = set(names) - set(self.types)
             if unknown:
                 raise ValueError(f"statement binds values not in the rows: {sorted(unknown)}")
-            converters = tuple(
-                (index, convert)
-                for index, name in enumerate(names)
-                if (convert := _converter(self.types[name], dialect)) is not None
-            )
-            arrays = dialect.name == "postgresql"
             sql = compiled.string
-            if arrays:  # psycopg dumps lists as binary arrays in C, as text arrays in Python
+            if dialect.name == "postgresql":  # arrays we encode ourselves, in binary
                 for name in names:
                     sql = sql.replace(f"%({name})s", f"%({name})b")
-            found = _Compiled(sql, names, converters, compiled.positional, arrays)
+                encoders = tuple(_array_encoder(self.types[name]) for name in names)
+                found = _Compiled(sql, names, (), compiled.positional, encoders)
+            else:
+                converters = tuple(
+                    (index, convert)
+                    for index, name in enumerate(names)
+                    if (convert := _converter(self.types[name], dialect)) is not None
+                )
+                found = _Compiled(sql, names, converters, compiled.positional, None)
             self._by_dialect[dialect.name] = found
         return found
 
