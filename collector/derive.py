@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from agent.snapshot import DeviceHealth, InfrastructureDevice, Snapshot, Supply
@@ -40,14 +41,15 @@ class Derived:
     summary: dict[str, Any]
 
 
+@lru_cache(maxsize=4096)
+def _is_consumable(description: str) -> bool:
+    """Cached: a fleet's printers report a few dozen distinct supply names, each
+    seen on every snapshot (two regex searches per supply were ~15 % of derive)."""
+    return bool(_CONSUMABLE.search(description)) and not _NOT_CONSUMABLE.search(description)
+
+
 def _min_toner(supplies: list[Supply]) -> float | None:
-    levels = [
-        s.percent
-        for s in supplies
-        if s.percent is not None
-        and _CONSUMABLE.search(s.description)
-        and not _NOT_CONSUMABLE.search(s.description)
-    ]
+    levels = [s.percent for s in supplies if s.percent is not None and _is_consumable(s.description)]
     return min(levels) if levels else None
 
 
@@ -58,7 +60,9 @@ def _health_text(health: DeviceHealth) -> str:
     return "; ".join(parts)[:1024]
 
 
-def device_row(device: InfrastructureDevice, alerts: AlertSettings) -> dict[str, Any]:
+def device_row(
+    device: InfrastructureDevice, alerts: AlertSettings, uai: str, reported_at: datetime
+) -> dict[str, Any]:
     """One devices row; runs 20+ times per snapshot, so the common empty cases are short."""
     health = device.health
     toner = _min_toner(health.supplies) if health.supplies else None
@@ -66,6 +70,8 @@ def device_row(device: InfrastructureDevice, alerts: AlertSettings) -> dict[str,
     lamp_fault = bool(health.errors) and health.errors.get("lamp", "").lower() in _LAMP_FAULT
     rated = alerts.lamp_rated_hours
     return {
+        "uai": uai,
+        "reported_at": reported_at,
         "mac": device.mac,
         "category": device.category,
         "vendor": device.vendor,
@@ -115,7 +121,7 @@ def derive(
     ]
     by_mac: dict[str, dict[str, Any]] = {}
     for device in snapshot.inventory.infrastructure:
-        by_mac[device.mac] = {"uai": uai, "reported_at": created, **device_row(device, alerts)}
+        by_mac[device.mac] = device_row(device, alerts, uai, created)
     device_rows = sorted(by_mac.values(), key=lambda row: row["mac"])  # lock order
     criteria: list[dict[str, Any]] = []
     assessment = None
