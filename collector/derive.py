@@ -49,7 +49,9 @@ def _is_consumable(description: str) -> bool:
 
 
 def _min_toner(supplies: list[Supply]) -> float | None:
-    levels = [s.percent for s in supplies if s.percent is not None and _is_consumable(s.description)]
+    levels = [
+        s.percent for s in supplies if s.percent is not None and _is_consumable(s.description)
+    ]
     return min(levels) if levels else None
 
 

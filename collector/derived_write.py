@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Dialect, Table, case, delete, select, tuple_
+from sqlalchemy import Dialect, Table, bindparam, case, delete, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -103,19 +103,32 @@ def _replace_criteria(
 ) -> None:
     """Criteria follow the assessment row: replaced for the schools whose row is now ours."""
     wanted = [(r["uai"], r["snapshot_id"]) for r in rows_a]
-    current = conn.execute(
-        select(assessments.c.uai, assessments.c.snapshot_id).where(
-            tuple_(assessments.c.uai, assessments.c.snapshot_id).in_(wanted)
-        )
-    ).all()
+    current = conn.execute(_CURRENT_ASSESSMENTS, {"wanted": wanted}).all()
     if not current:
         return
     chosen = {(r.uai, int(r.snapshot_id)) for r in current}
-    uais = sorted(u for u, _ in chosen)
-    conn.execute(delete(assessment_criteria).where(assessment_criteria.c.uai.in_(uais)))
+    _DELETE_CRITERIA.execute(conn, [{"uai": uai} for uai in sorted(u for u, _ in chosen)])
     rows = [c for d, sid in items if (d.uai, sid) in chosen for c in d.criteria]
     if rows:
         _bulk(conn, assessment_criteria, _insert_criteria, rows)
+
+
+# Built once: constructing Core statements per batch was a visible share of its cost.
+_CURRENT_ASSESSMENTS = select(assessments.c.uai, assessments.c.snapshot_id).where(
+    tuple_(assessments.c.uai, assessments.c.snapshot_id).in_(bindparam("wanted", expanding=True))
+)
+
+
+def _delete_criteria_statement(_dialect: Dialect, source: Source) -> ClauseElement:
+    stmt: ClauseElement = delete(assessment_criteria).where(
+        assessment_criteria.c.uai == source["uai"]
+    )
+    return stmt
+
+
+_DELETE_CRITERIA = BulkStatement(
+    {"uai": assessment_criteria.c.uai.type}, _delete_criteria_statement
+)
 
 
 def _insert_criteria(dialect: Dialect, source: Source) -> ClauseElement:
