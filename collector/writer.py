@@ -159,7 +159,7 @@ def _insert_nonces(conn: Connection, items: Sequence[IngestItem]) -> set[tuple[s
     rows = [
         {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
     ]
-    return {(r.agent_id, r.nonce) for r in _new_rows(conn, _INSERT_NONCES, rows)}
+    return {(agent_id, nonce) for agent_id, nonce in _new_rows(conn, _INSERT_NONCES, rows)}
 
 
 def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tuple[str, int], int]:
@@ -179,7 +179,7 @@ def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tup
         for i in items
     ]
     new = _new_rows(conn, _INSERT_SNAPSHOTS, rows)
-    return {(r.agent_id, int(r.seq)): int(r.id) for r in new}
+    return {(agent_id, int(seq)): int(id_) for id_, agent_id, seq in new}
 
 
 def _existing(
