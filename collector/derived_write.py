@@ -31,14 +31,17 @@ from collector.derive import Derived
 _statements: dict[tuple[str, tuple[str, ...]], BulkStatement] = {}
 
 
-def _bulk(conn: Connection, table: Table, build: Build, rows: list[dict[str, Any]]) -> None:
-    """Run `build`'s statement over `rows`, compiled once per column set and dialect."""
+def _bulk(
+    conn: Connection, table: Table, build: Build, rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Run `build`'s statement over `rows`, compiled once per column set and dialect;
+    its RETURNING rows, if any (PostgreSQL)."""
     keys = tuple(rows[0])
     stmt = _statements.get((table.name, keys))
     if stmt is None:
         stmt = BulkStatement({k: table.c[k].type for k in keys}, build)
         _statements[(table.name, keys)] = stmt
-    stmt.execute(conn, rows)
+    return stmt.execute_returning(conn, rows)
 
 
 def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list[dict[str, Any]]:
@@ -66,8 +69,10 @@ def write_derived(conn: Connection, items: Sequence[tuple[Derived, int]]) -> Non
         "assessed_at",
     )
     if rows_a:
-        _bulk(conn, assessments, partial(_guarded, assessments, ("uai",), "assessed_at"), rows_a)
-        _replace_criteria(conn, items, rows_a)
+        written = _bulk(conn, assessments, _guarded_assessments, rows_a)
+        _replace_criteria(
+            conn, items, rows_a, written if conn.dialect.name == "postgresql" else None
+        )
     rows_s = _latest(
         [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
     )
@@ -82,31 +87,52 @@ def _insert_measurements(dialect: Dialect, source: Source) -> ClauseElement:
 
 
 def _guarded(
-    table: Table, key: tuple[str, ...], when: str, dialect: Dialect, source: Source
+    table: Table,
+    key: tuple[str, ...],
+    when: str,
+    dialect: Dialect,
+    source: Source,
+    returning: tuple[str, ...] = (),
 ) -> ClauseElement:
     """Insert, or update when this row is at least as recent.
 
-    No RETURNING: a plain executemany keeps one prepared statement (SQLite) or
-    one pipelined batch (PostgreSQL).
+    RETURNING (the rows this statement wrote) on PostgreSQL only: SQLite runs the
+    statement through executemany, which returns nothing.
     """
     base = insert_rows(dialect, table, source)
-    stmt: ClauseElement = base.on_conflict_do_update(
+    stmt = base.on_conflict_do_update(
         index_elements=list(key),
         set_={c: base.excluded[c] for c in source if c not in key},
         where=table.c[when] <= base.excluded[when],
     )
-    return stmt
+    if returning and dialect.name == "postgresql":
+        stmt = stmt.returning(*(table.c[name] for name in returning))
+    result: ClauseElement = stmt
+    return result
+
+
+# Which assessments this batch now holds decides whose criteria are replaced.
+_guarded_assessments = partial(
+    _guarded, assessments, ("uai",), "assessed_at", returning=("uai", "snapshot_id")
+)
 
 
 def _replace_criteria(
-    conn: Connection, items: Sequence[tuple[Derived, int]], rows_a: list[dict[str, Any]]
+    conn: Connection,
+    items: Sequence[tuple[Derived, int]],
+    rows_a: list[dict[str, Any]],
+    written: Sequence[tuple[Any, ...]] | None,
 ) -> None:
-    """Criteria follow the assessment row: replaced for the schools whose row is now ours."""
-    wanted = [(r["uai"], r["snapshot_id"]) for r in rows_a]
-    current = conn.execute(_CURRENT_ASSESSMENTS, {"wanted": wanted}).all()
-    if not current:
+    """Criteria follow the assessment row: replaced for the schools whose row is now ours.
+
+    `written`: the (uai, snapshot_id) rows the upsert returned; None (SQLite) → asked.
+    """
+    if written is None:
+        wanted = [(r["uai"], r["snapshot_id"]) for r in rows_a]
+        written = conn.execute(_CURRENT_ASSESSMENTS, {"wanted": wanted}).all()
+    if not written:
         return
-    chosen = {(r.uai, int(r.snapshot_id)) for r in current}
+    chosen = {(uai, int(snapshot_id)) for uai, snapshot_id in written}
     _DELETE_CRITERIA.execute(conn, [{"uai": uai} for uai in sorted(u for u, _ in chosen)])
     rows = [c for d, sid in items if (d.uai, sid) in chosen for c in d.criteria]
     if rows:

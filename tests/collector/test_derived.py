@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from agent.snapshot import AgentHealth, Assessment, AssessmentSummary, Criterion
+from agent.snapshot import (
+    AgentHealth,
+    Assessment,
+    AssessmentSummary,
+    Criterion,
+    SnapshotContent,
+)
 from collector.db import (
     assessment_criteria,
     devices,
@@ -75,6 +81,34 @@ def test_an_older_snapshot_arriving_late_does_not_overwrite(live: LiveCollector)
     assert summary.devices == 3 and summary.snapshot_at == now
     assert len(_rows(live, select(devices))) == 5  # MACs the older one knew are still listed
     assert len(_rows(live, select(measurements))) == 2  # history keeps both
+
+
+def test_criteria_follow_the_newest_assessment(live: LiveCollector) -> None:
+    """Replaced by a newer snapshot (a criterion it drops disappears), kept against a
+    late older one."""
+    key = new_key()
+    live.enrol(key, SCHOOL)
+    now = datetime.now(UTC)
+
+    def assessed(*criteria: tuple[str, str]) -> SnapshotContent:
+        listed = [Criterion(id=c, title=c, status=s, message="") for c, s in criteria]  # type: ignore[arg-type]
+        summary = AssessmentSummary(met=0, judged=len(listed))
+        return sample_content(2).model_copy(
+            update={"assessment": Assessment(criteria=listed, summary=summary)}
+        )
+
+    def criteria() -> list[tuple[str, str]]:
+        query = select(assessment_criteria.c.criterion_id, assessment_criteria.c.status)
+        return sorted((r.criterion_id, r.status) for r in _rows(live, query))
+
+    first = assessed(("wifi_switch_off", "not_met"), ("scanner", "met"))
+    post(live, key, snapshot_of(key, SCHOOL, 1, first, created_at=now - timedelta(hours=2)))
+    newer = assessed(("wifi_switch_off", "met"))
+    post(live, key, snapshot_of(key, SCHOOL, 3, newer, created_at=now))
+    assert criteria() == [("wifi_switch_off", "met")]
+    late = assessed(("wifi_switch_off", "not_met"), ("projector", "not_met"))
+    post(live, key, snapshot_of(key, SCHOOL, 2, late, created_at=now - timedelta(hours=1)))
+    assert criteria() == [("wifi_switch_off", "met")]
 
 
 def test_a_duplicate_adds_nothing(live: LiveCollector) -> None:
