@@ -39,9 +39,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -58,6 +60,9 @@ from collector.migrate import upgrade
 from collector.store import Store
 from tests.collector.live import HOST, free_port, uai
 from tests.collector.samples import sample_content
+
+if TYPE_CHECKING:
+    from tests.collector.postgres import Cluster
 
 _READY = "Application startup complete"  # uvicorn's line, once per worker
 
@@ -84,6 +89,8 @@ class Result:
     ratio_to_http: float | None = None  # collector runs only: its rate / the reference's
     ratio_to_verify: float | None = None
     steady_ratio_to_verify: float | None = None
+    rounds: int = 1
+    steady_per_round: list[float] = field(default_factory=list)
 
 
 def _raw(request: httpx.Request) -> bytes:
@@ -286,56 +293,120 @@ def _result(
     )
 
 
+def _round(
+    url_db: str,
+    tmp: Path,
+    agents: int,
+    per_agent: int,
+    workers: int,
+    devices: int,
+    reference: bool,
+) -> list[Result]:
+    """One round: new agents on `url_db`, the collector, then the references."""
+    engine = make_engine(url_db)
+    upgrade(engine)
+    port = free_port()
+    plan, keys = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
+    dialect = url_db.split(":", 1)[0]
+    command = _collector_command(url_db, port, workers)
+    measured = _measure(command, port, workers, plan, tmp / "collector.log")
+    with engine.connect() as conn:
+        query = select(func.count()).where(snapshots.c.agent_id.in_(list(keys)))
+        stored = int(conn.execute(query).scalar_one())
+    engine.dispose()
+    collector = _result("collector", dialect, workers, plan, devices, measured, stored)
+    results = [collector]
+    if reference:
+        keys_path = tmp / "keys.json"
+        write_keys(keys_path, keys)
+        for mode in REFERENCE_MODES:
+            command = _reference_command(mode, keys_path, port, workers)
+            measured = _measure(command, port, workers, plan, tmp / f"{mode}.log")
+            results.append(_result(mode, "none", workers, plan, devices, measured, 0))
+        rates = {r.server: r.snapshots_per_s for r in results}
+        collector.ratio_to_http = round(collector.snapshots_per_s / rates["http"], 3)
+        collector.ratio_to_verify = round(collector.snapshots_per_s / rates["verify"], 3)
+        steady = {r.server: r.steady_per_s for r in results}
+        if steady["verify"]:
+            collector.steady_ratio_to_verify = round(collector.steady_per_s / steady["verify"], 3)
+    return results
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
+
+
+def _combine(rounds: list[Result]) -> Result:
+    """One server's rounds: medians of rates, latencies and (paired, per round) ratios;
+    counts summed, so the stored-equals-acknowledged check covers every round."""
+    first = rounds[0]
+    counts: dict[str, int] = {}
+    for r in rounds:
+        for status, n in r.status_counts.items():
+            counts[status] = counts.get(status, 0) + n
+    return Result(
+        server=first.server,
+        database=first.database,
+        workers=first.workers,
+        agents=first.agents,
+        snapshots=sum(r.snapshots for r in rounds),
+        devices_per_snapshot=first.devices_per_snapshot,
+        body_bytes_gzip=first.body_bytes_gzip,
+        seconds=statistics.median(r.seconds for r in rounds),
+        snapshots_per_s=statistics.median(r.snapshots_per_s for r in rounds),
+        steady_per_s=statistics.median(r.steady_per_s for r in rounds),
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        max_ms=max(r.max_ms for r in rounds),
+        status_counts=counts,
+        stored_in_db=sum(r.stored_in_db for r in rounds),
+        cpu_count=first.cpu_count,
+        load_avg_1min=rounds[-1].load_avg_1min,
+        ratio_to_http=_median([r.ratio_to_http for r in rounds]),
+        ratio_to_verify=_median([r.ratio_to_verify for r in rounds]),
+        steady_ratio_to_verify=_median([r.steady_ratio_to_verify for r in rounds]),
+        rounds=len(rounds),
+        steady_per_round=[r.steady_per_s for r in rounds],
+    )
+
+
 def run(
-    database: str | None,
+    new_database: Callable[[Path], str],
     agents: int,
     per_agent: int,
     workers: int,
     devices: int,
     reference: bool = True,
+    rounds: int = 3,
 ) -> list[Result]:
-    """The collector on `database`, then (with `reference`) the two references."""
-    with tempfile.TemporaryDirectory(prefix="socle-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        url_db = database or f"sqlite:///{tmp / 'bench.sqlite3'}"
-        engine = make_engine(url_db)
-        upgrade(engine)
-        port = free_port()
-        plan, keys = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
-        dialect = url_db.split(":", 1)[0]
-        command = _collector_command(url_db, port, workers)
-        measured = _measure(command, port, workers, plan, tmp / "collector.log")
-        with engine.connect() as conn:
-            stored = int(conn.execute(select(func.count()).select_from(snapshots)).scalar_one())
-        engine.dispose()
-        collector = _result("collector", dialect, workers, plan, devices, measured, stored)
-        results = [collector]
-        if reference:
-            keys_path = tmp / "keys.json"
-            write_keys(keys_path, keys)
-            for mode in REFERENCE_MODES:
-                command = _reference_command(mode, keys_path, port, workers)
-                measured = _measure(command, port, workers, plan, tmp / f"{mode}.log")
-                results.append(_result(mode, "none", workers, plan, devices, measured, 0))
-            rates = {r.server: r.snapshots_per_s for r in results}
-            collector.ratio_to_http = round(collector.snapshots_per_s / rates["http"], 3)
-            collector.ratio_to_verify = round(collector.snapshots_per_s / rates["verify"], 3)
-            steady = {r.server: r.steady_per_s for r in results}
-            if steady["verify"]:
-                collector.steady_ratio_to_verify = round(
-                    collector.steady_per_s / steady["verify"], 3
-                )
-    return results
+    """`rounds` rounds of the collector then (with `reference`) the two references, each
+    round on a database from `new_database`; medians per server.
+
+    Why rounds: this kind of machine changes speed by ±30 % from one minute to the
+    next (measured: the verify reference at 1,855 then 2,517/s in consecutive runs),
+    and a ratio is only fair between runs close in time, hence paired per round.
+    """
+    per_round: list[list[Result]] = []
+    for index in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="socle-bench-") as tmp_name:
+            tmp = Path(tmp_name)
+            results = _round(new_database(tmp), tmp, agents, per_agent, workers, devices, reference)
+        per_round.append(results)
+        steady = ", ".join(f"{r.server} {r.steady_per_s:.0f}/s" for r in results)
+        print(f"round {index + 1}/{rounds}: {steady}", file=sys.stderr, flush=True)
+    return [_combine([results[i] for results in per_round]) for i in range(len(per_round[0]))]
 
 
-def _postgres_url(explicit: str | None) -> tuple[str, object | None]:
-    """An empty database on the given server, or on a throwaway durable cluster."""
+def _postgres_databases(explicit: str | None) -> tuple[Callable[[Path], str], Cluster | None]:
+    """The given server's database (agents are new each round), or a new empty database
+    per round on a throwaway durable cluster (returned, to be closed)."""
     if explicit:
-        return explicit, None
+        return lambda _tmp: explicit, None
     from tests.collector.postgres import start_cluster
 
     cluster = start_cluster(durable=True)
-    return cluster.database(), cluster
+    return lambda _tmp: cluster.database(), cluster
 
 
 def _ratio(value: float | None) -> str:
@@ -348,11 +419,12 @@ def _print_table(results: list[Result]) -> None:
         ("database", [r.database.replace("postgresql+psycopg", "postgresql") for r in results]),
         ("uvicorn workers", [r.workers for r in results]),
         ("concurrent agents", [r.agents for r in results]),
-        ("snapshots sent", [r.snapshots for r in results]),
+        ("snapshots sent", [f"{r.snapshots} in {r.rounds} rounds" for r in results]),
         ("body (gzip)", [f"{r.body_bytes_gzip} B, {r.devices_per_snapshot} dev" for r in results]),
         ("wall time", [f"{r.seconds:.2f} s" for r in results]),
         ("2xx / s", [f"{r.snapshots_per_s:.0f}" for r in results]),
         ("2xx / s, all agents busy", [f"{r.steady_per_s:.0f}" for r in results]),
+        ("  per round", [" ".join(f"{v:.0f}" for v in r.steady_per_round) for r in results]),
         ("latency p50", [f"{r.p50_ms:.1f} ms" for r in results]),
         ("latency p99", [f"{r.p99_ms:.1f} ms" for r in results]),
         ("statuses", [" ".join(f"{k}×{v}" for k, v in r.status_counts.items()) for r in results]),
@@ -383,23 +455,29 @@ def main() -> None:
     parser.add_argument(
         "--no-reference", action="store_true", help="skip the http and verify reference runs"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per backend, medians reported (3)"
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
     reference = not args.no_reference
     results: list[Result] = []
     common = (args.agents, args.per_agent)
+    tail = (args.devices, reference, args.rounds)
     if args.database:
-        results += run(args.database, *common, args.workers, args.devices, reference)
+        database: str = args.database
+        results += run(lambda _tmp: database, *common, args.workers, *tail)
     for backend in [] if args.database else args.backends.split(","):
         if backend == "sqlite":
-            results += run(None, *common, args.sqlite_workers, args.devices, reference)
+            sqlite_file = lambda tmp: f"sqlite:///{tmp / 'bench.sqlite3'}"  # noqa: E731
+            results += run(sqlite_file, *common, args.sqlite_workers, *tail)
         elif backend == "postgres":
-            url, cluster = _postgres_url(args.postgres_url)
+            new_database, cluster = _postgres_databases(args.postgres_url)
             try:
-                results += run(url, *common, args.postgres_workers, args.devices, reference)
+                results += run(new_database, *common, args.postgres_workers, *tail)
             finally:
                 if cluster is not None:
-                    cluster.close()  # type: ignore[attr-defined]
+                    cluster.close()
         else:
             raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres)")
     if not args.json:
