@@ -232,12 +232,56 @@ class BulkStatement:
         """
         compiled = self._compiled(conn.dialect)
         parameters = compiled.parameters(rows)
-        cursor = conn.connection.cursor()
-        try:
-            if compiled.encoders is None:
-                cursor.executemany(compiled.sql, parameters)
-                return []
-            cursor.execute(compiled.sql, parameters)
-            return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            cursor.close()
+        if compiled.encoders is None:
+            return _run(conn, compiled.sql, parameters, many=True)
+        return _run(conn, compiled.sql, parameters)
+
+
+def _run(conn: Connection, sql: str, parameters: Any, many: bool = False) -> list[tuple[Any, ...]]:
+    cursor = conn.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+            return []
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        cursor.close()
+
+
+Part = tuple[BulkStatement, Sequence[Mapping[str, Any]]]  # a statement and its rows
+_together: dict[tuple[int, ...], str] = {}
+
+
+def execute_together(conn: Connection, parts: Sequence[Part]) -> list[tuple[Any, ...]]:
+    """Independent statements in one round trip; the last one's RETURNING rows.
+
+    On PostgreSQL the parts become one statement, all but the last as data-modifying
+    `WITH` queries: each batch waits for the server once instead of once per table
+    (a round trip costs ~130 µs of CPU on the async engine, and a batch is often only
+    a handful of snapshots). The parts must not write the same table, and none may
+    need another's effects: they all see the database as it was before the statement.
+    Elsewhere (SQLite) they simply run in order.
+    """
+    if conn.dialect.name != "postgresql" or len(parts) < 2:
+        returned: list[tuple[Any, ...]] = []
+        for statement, rows in parts:
+            returned = statement.execute_returning(conn, rows)
+        return returned
+    compiled = [statement._compiled(conn.dialect) for statement, _ in parts]
+    key = tuple(id(statement) for statement, _ in parts)
+    sql = _together.get(key)
+    if sql is None:
+        renamed = []
+        for index, one in enumerate(compiled):
+            text = one.sql
+            for name in one.names:
+                text = text.replace(f"%({name})b", f"%(p{index}_{name})b")
+            renamed.append(text)
+        withs = ", ".join(f"p{i} AS ({text})" for i, text in enumerate(renamed[:-1]))
+        sql = _together[key] = f"WITH {withs} {renamed[-1]}"
+    parameters: dict[str, Any] = {}
+    for index, (one, (_, rows)) in enumerate(zip(compiled, parts, strict=True)):
+        for name, value in one.parameters(rows).items():
+            parameters[f"p{index}_{name}"] = value
+    return _run(conn, sql, parameters)

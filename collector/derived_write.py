@@ -18,7 +18,7 @@ from sqlalchemy import Dialect, Table, bindparam, case, delete, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
-from collector.bulk import Build, BulkStatement, Source, insert_rows
+from collector.bulk import Build, BulkStatement, Part, Source, execute_together, insert_rows
 from collector.db import (
     assessment_criteria,
     assessments,
@@ -31,17 +31,23 @@ from collector.derive import Derived
 _statements: dict[tuple[str, tuple[str, ...]], BulkStatement] = {}
 
 
-def _bulk(
-    conn: Connection, table: Table, build: Build, rows: list[dict[str, Any]]
-) -> list[tuple[Any, ...]]:
-    """Run `build`'s statement over `rows`, compiled once per column set and dialect;
-    its RETURNING rows, if any (PostgreSQL)."""
+def _part(table: Table, build: Build, rows: list[dict[str, Any]]) -> Part | None:
+    """`build`'s statement for `rows`' columns (compiled once per column set and
+    dialect), with the rows; no rows, no statement."""
+    if not rows:
+        return None
     keys = tuple(rows[0])
     stmt = _statements.get((table.name, keys))
     if stmt is None:
         stmt = BulkStatement({k: table.c[k].type for k in keys}, build)
         _statements[(table.name, keys)] = stmt
-    return stmt.execute_returning(conn, rows)
+    return stmt, rows
+
+
+def _bulk(conn: Connection, table: Table, build: Build, rows: list[dict[str, Any]]) -> None:
+    part = _part(table, build, rows)
+    if part is not None:
+        part[0].execute(conn, part[1])
 
 
 def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list[dict[str, Any]]:
@@ -54,29 +60,37 @@ def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list
     return [best[k] for k in sorted(best)]
 
 
-def write_derived(conn: Connection, items: Sequence[tuple[Derived, int]]) -> None:
+def write_derived(
+    conn: Connection, items: Sequence[tuple[Derived, int]], also: Sequence[Part] = ()
+) -> None:
+    """`also`: other independent writes of the batch, sent in the same round trip."""
     if not items:
+        execute_together(conn, [part for part in also if part[1]])
         return
     rows_m = [{**m, "snapshot_id": sid} for d, sid in items for m in d.measurements]
-    if rows_m:
-        _bulk(conn, measurements, _insert_measurements, rows_m)
     rows_d = _latest([r for d, _ in items for r in d.devices], ("uai", "mac"), "reported_at")
-    if rows_d:
-        _bulk(conn, devices, partial(_guarded, devices, ("uai", "mac"), "reported_at"), rows_d)
+    rows_s = _latest(
+        [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
+    )
     rows_a = _latest(
         [{**d.assessment, "snapshot_id": sid} for d, sid in items if d.assessment],
         ("uai",),
         "assessed_at",
     )
+    # No part reads what another writes: one round trip on PostgreSQL.
+    # The assessments go last, for their RETURNING rows.
+    parts = [
+        *also,
+        _part(measurements, _insert_measurements, rows_m),
+        _part(devices, _guarded_devices, rows_d),
+        _part(school_summary, _summary, rows_s),
+        _part(assessments, _guarded_assessments, rows_a),
+    ]
+    written = execute_together(conn, [part for part in parts if part is not None and part[1]])
     if rows_a:
-        written = _bulk(conn, assessments, _guarded_assessments, rows_a)
         _replace_criteria(
             conn, items, rows_a, written if conn.dialect.name == "postgresql" else None
         )
-    rows_s = _latest(
-        [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
-    )
-    _bulk(conn, school_summary, _summary, rows_s)
 
 
 def _insert_measurements(dialect: Dialect, source: Source) -> ClauseElement:
@@ -111,6 +125,7 @@ def _guarded(
     return result
 
 
+_guarded_devices = partial(_guarded, devices, ("uai", "mac"), "reported_at")
 # Which assessments this batch now holds decides whose criteria are replaced.
 _guarded_assessments = partial(
     _guarded, assessments, ("uai",), "assessed_at", returning=("uai", "snapshot_id")

@@ -92,9 +92,7 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
             stored_id, stored_hash = existing[key]
             same = stored_hash == item.body_sha256
             results[index] = IngestResult("duplicate" if same else "conflict", stored_id)
-    _touch_agents(
-        conn, [item for item, r in zip(items, results, strict=True) if r and r.outcome != "replay"]
-    )
+    touched = [item for item, r in zip(items, results, strict=True) if r and r.outcome != "replay"]
     write_derived(
         conn,
         [
@@ -105,6 +103,7 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
             and item.derived is not None
             and r.snapshot_id is not None
         ],
+        also=[(_TOUCH_AGENTS, _touch_rows(touched))],
     )
     return [result for result in results if result is not None]
 
@@ -225,13 +224,14 @@ _TOUCH_AGENTS = BulkStatement(
 )
 
 
-def _touch_agents(conn: Connection, items: Sequence[IngestItem]) -> None:
-    """last_seen, clock skew and highest seq: one executemany for the whole batch."""
+def _touch_rows(items: Sequence[IngestItem]) -> list[dict[str, Any]]:
+    """last_seen, clock skew and highest seq, one row per agent (written with the
+    derived rows, in the same round trip on PostgreSQL)."""
     latest: dict[str, dict[str, Any]] = {}
     for item in items:
         row = latest.setdefault(item.agent_id, {"aid": item.agent_id, "max_seq": item.seq})
         row.update(seen=item.received_at, skew=item.skew_s, max_seq=max(row["max_seq"], item.seq))
-    _TOUCH_AGENTS.execute(conn, list(latest.values()))
+    return list(latest.values())
 
 
 class NoncePurge:

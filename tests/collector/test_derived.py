@@ -16,6 +16,7 @@ from agent.snapshot import (
     Criterion,
     SnapshotContent,
 )
+from collector.db import agents as agents_table
 from collector.db import (
     assessment_criteria,
     devices,
@@ -109,6 +110,29 @@ def test_criteria_follow_the_newest_assessment(live: LiveCollector) -> None:
     late = assessed(("wifi_switch_off", "not_met"), ("projector", "not_met"))
     post(live, key, snapshot_of(key, SCHOOL, 2, late, created_at=now - timedelta(hours=1)))
     assert criteria() == [("wifi_switch_off", "met")]
+
+
+def test_the_agent_row_follows_its_snapshots(live: LiveCollector) -> None:
+    """Last seen, highest seq and clock skew: kept up by stored snapshots and by resends
+    (a batch where nothing is new still touches the agent), never lowered by a late one."""
+    key = new_key()
+    live.enrol(key, SCHOOL)
+
+    def agent():  # type: ignore[no-untyped-def]
+        query = select(agents_table).where(agents_table.c.agent_id == key.agent_id)
+        return _rows(live, query)[0]
+
+    assert agent().last_seen_at is None and agent().last_seq is None
+    third = snapshot_of(key, SCHOOL, 3)
+    post(live, key, third)
+    first = agent()
+    assert first.last_seq == 3 and first.last_seen_at is not None
+    assert first.clock_skew_s is not None and abs(first.clock_skew_s) < 60
+    post(live, key, snapshot_of(key, SCHOOL, 2))  # late: stored, seq stays 3
+    assert agent().last_seq == 3
+    resent = post(live, key, third)  # same content, new signature: a duplicate
+    assert resent.status_code == 200
+    assert agent().last_seq == 3 and agent().last_seen_at > first.last_seen_at
 
 
 def test_a_duplicate_adds_nothing(live: LiveCollector) -> None:

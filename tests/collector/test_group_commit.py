@@ -99,8 +99,8 @@ def test_a_failed_batch_acknowledges_nothing_it_did_not_store(
     original = writer.write_derived
     failures = []
 
-    def fail_once(conn: Any, items: Any) -> None:
-        original(conn, items)  # rows written, then the transaction breaks before its commit
+    def fail_once(conn: Any, items: Any, also: Any = ()) -> None:
+        original(conn, items, also)  # rows written, then the transaction breaks before its commit
         if not failures:
             failures.append(len(items))
             raise RuntimeError("disk on fire")
