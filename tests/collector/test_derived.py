@@ -129,10 +129,11 @@ def test_the_agent_row_follows_its_snapshots(live: LiveCollector) -> None:
     assert first.last_seq == 3 and first.last_seen_at is not None
     assert first.clock_skew_s is not None and abs(first.clock_skew_s) < 60
     post(live, key, snapshot_of(key, SCHOOL, 2))  # late: stored, seq stays 3
-    assert agent().last_seq == 3
+    late = agent()
+    assert late.last_seq == 3 and late.last_seen_at > first.last_seen_at
     resent = post(live, key, third)  # same content, new signature: a duplicate
     assert resent.status_code == 200
-    assert agent().last_seq == 3 and agent().last_seen_at > first.last_seen_at
+    assert agent().last_seq == 3 and agent().last_seen_at > late.last_seen_at
 
 
 def test_a_duplicate_adds_nothing(live: LiveCollector) -> None:
