@@ -17,7 +17,7 @@ from sqlalchemy.dialects import sqlite
 from agent.keys import AgentKey
 from agent.snapshot import encode
 from collector import writer
-from collector.bulk import sqlite_datetime
+from collector.bulk import aware_list, sqlite_datetime
 from collector.db import UtcDateTime, devices, school_summary, snapshots
 from collector.group_commit import SnapshotWriter
 from tests.collector.fill import snapshot_of
@@ -143,3 +143,6 @@ def test_bulk_sqlite_datetimes_match_sqlalchemy_text(value: datetime | None) -> 
 def test_bulk_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="naive"):
         sqlite_datetime(datetime(2025, 1, 1))
+    with pytest.raises(ValueError, match="naive"):  # PostgreSQL's timestamptz[] column
+        aware_list([datetime(2025, 1, 1, tzinfo=UTC), None, datetime(2025, 1, 1)])
+    assert aware_list([None]) == [None]
