@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 
 from collector.db import agents, make_engine, metadata, schools, snapshots
 from collector.migrate import current_revision, head_revision, upgrade
+from tests.collector.postgres import Cluster
 
 SCHOOL = "0750001A"
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
@@ -65,12 +66,11 @@ def test_upgrade_is_idempotent_and_sqlite_is_wal(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
 
-def test_postgres_compresses_new_snapshot_bodies_with_lz4(db_url: str) -> None:
-    """Migration 0004: checked on a stored body, by the server's own accounting."""
-    engine = make_engine(db_url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
-        pytest.skip("PostgreSQL only: SQLite does not compress")
+@pytest.mark.postgres
+def test_postgres_compresses_new_snapshot_bodies_with_lz4(postgres_cluster: Cluster) -> None:
+    """Migration 0004 (PostgreSQL only: SQLite does not compress), checked on a stored
+    body by the server's own accounting."""
+    engine = make_engine(postgres_cluster.database())
     upgrade(engine)
     body = json.dumps({"devices": [{"name": f"projector {i}"} for i in range(400)]})
     with engine.begin() as conn:
