@@ -226,12 +226,13 @@ _TOUCH_AGENTS = BulkStatement(
 
 def _touch_rows(items: Sequence[IngestItem]) -> list[dict[str, Any]]:
     """last_seen, clock skew and highest seq, one row per agent (written with the
-    derived rows, in the same round trip on PostgreSQL)."""
+    derived rows, in the same round trip on PostgreSQL); sorted, so concurrent
+    batches lock agents in the same order."""
     latest: dict[str, dict[str, Any]] = {}
     for item in items:
         row = latest.setdefault(item.agent_id, {"aid": item.agent_id, "max_seq": item.seq})
         row.update(seen=item.received_at, skew=item.skew_s, max_seq=max(row["max_seq"], item.seq))
-    return list(latest.values())
+    return [latest[agent_id] for agent_id in sorted(latest)]
 
 
 class NoncePurge:
