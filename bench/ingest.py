@@ -19,8 +19,9 @@ order, as a real agent does. A deliberately thin HTTP/1.1 client keeps the load
 generator cheap: on a 2-core machine it shares the CPU with the collector.
 
 Reports throughput (stored snapshots per second of wall time, and the same while
-every agent is still sending, before the run's tail leaves a CPU idle), p50/p99
-latency, and checks the database holds exactly what was acknowledged. The same requests
+every agent is still sending, before the run's tail leaves a CPU idle), the CPU each
+kind of process spent per snapshot (`bench/cpu_meter.py`), p50/p99 latency, and
+checks the database holds exactly what was acknowledged. The same requests
 then go, with the same number of workers, to two reference servers
 (`bench.ingest_reference`): the bare HTTP stack, and verification + validation
 without storage. The collector's rate is also given as a ratio to each, which
@@ -40,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,7 @@ from sqlalchemy import func, select
 from agent.keys import AgentKey
 from agent.signing import signed_post
 from agent.snapshot import encode, make_snapshot
+from bench.cpu_meter import CpuMeter, CpuSplit
 from bench.ingest_reference import MODES as REFERENCE_MODES
 from bench.ingest_reference import write_keys
 from collector.db import make_engine, snapshots
@@ -79,6 +81,7 @@ class Result:
     seconds: float
     snapshots_per_s: float
     steady_per_s: float  # while all agents were still sending (see _steady_rate)
+    cpu_ms_per_snapshot: dict[str, float]  # bench.cpu_meter.CpuSplit, and idle_pct
     p50_ms: float
     p99_ms: float
     max_ms: float
@@ -220,6 +223,7 @@ class Measured:
     latencies: list[float]
     statuses: list[int]
     steady_per_s: float  # answers per second while every agent still had requests to send
+    cpu: CpuSplit | None = None
 
 
 def _steady_rate(started: float, per_agent: list[list[float]]) -> float:
@@ -254,7 +258,10 @@ async def _run(port: int, plan: list[list[bytes]]) -> Measured:
 def _measure(command: list[str], port: int, workers: int, plan: Plan, log_path: Path) -> Measured:
     process = _start_server(command, port, workers, log_path)
     try:
-        return asyncio.run(_run(port, plan))
+        meter = CpuMeter(process.pid)
+        meter.start()
+        measured = asyncio.run(_run(port, plan))
+        return replace(measured, cpu=meter.stop(len(measured.statuses)))
     finally:
         process.terminate()
         process.wait(10)
@@ -283,6 +290,7 @@ def _result(
         seconds=round(elapsed, 3),
         snapshots_per_s=round(ok / elapsed, 1),
         steady_per_s=round(measured.steady_per_s, 1),
+        cpu_ms_per_snapshot=asdict(measured.cpu) if measured.cpu else {},
         p50_ms=round(statistics.median(ordered) * 1000, 2),
         p99_ms=round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
         max_ms=round(ordered[-1] * 1000, 2),
@@ -356,6 +364,10 @@ def _combine(rounds: list[Result]) -> Result:
         seconds=statistics.median(r.seconds for r in rounds),
         snapshots_per_s=statistics.median(r.snapshots_per_s for r in rounds),
         steady_per_s=statistics.median(r.steady_per_s for r in rounds),
+        cpu_ms_per_snapshot={
+            name: statistics.median(r.cpu_ms_per_snapshot[name] for r in rounds)
+            for name in first.cpu_ms_per_snapshot
+        },
         p50_ms=statistics.median(r.p50_ms for r in rounds),
         p99_ms=statistics.median(r.p99_ms for r in rounds),
         max_ms=max(r.max_ms for r in rounds),
@@ -413,6 +425,10 @@ def _ratio(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+def _cpu(result: Result, kind: str) -> str:
+    return f"{result.cpu_ms_per_snapshot.get(kind, 0.0):.2f}"
+
+
 def _print_table(results: list[Result]) -> None:
     rows: list[tuple[str, list[object]]] = [
         ("server", [r.server for r in results]),
@@ -425,6 +441,10 @@ def _print_table(results: list[Result]) -> None:
         ("2xx / s", [f"{r.snapshots_per_s:.0f}" for r in results]),
         ("2xx / s, all agents busy", [f"{r.steady_per_s:.0f}" for r in results]),
         ("  per round", [" ".join(f"{v:.0f}" for v in r.steady_per_round) for r in results]),
+        ("CPU ms/snapshot: server", [_cpu(r, "server_ms") for r in results]),
+        ("  database", [_cpu(r, "database_ms") for r in results]),
+        ("  load generator", [_cpu(r, "load_generator_ms") for r in results]),
+        ("  CPUs idle", [f"{r.cpu_ms_per_snapshot.get('idle_pct', 0):.0f} %" for r in results]),
         ("latency p50", [f"{r.p50_ms:.1f} ms" for r in results]),
         ("latency p99", [f"{r.p99_ms:.1f} ms" for r in results]),
         ("statuses", [" ".join(f"{k}×{v}" for k, v in r.status_counts.items()) for r in results]),
