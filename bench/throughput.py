@@ -106,7 +106,12 @@ def run(rates: list[float], with_speedtest: bool) -> dict[str, Any]:
                 ours = http(school)
                 mini = speedtest_mini(school) if with_speedtest else {}
                 for d in ("down", "up"):
-                    row = {"rate_mbit": rate, "direction": d, "iperf3": ref[d], "http": ours[d]}
+                    row: dict[str, Any] = {
+                        "rate_mbit": rate,
+                        "direction": d,
+                        "iperf3": ref[d],
+                        "http": ours[d],
+                    }
                     row["http"]["error_pct"] = error_pct(
                         ours[d]["goodput_mbps"], ref[d]["goodput_mbps"]
                     )

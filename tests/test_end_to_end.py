@@ -85,7 +85,9 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
         assert once.returncode == 0, once.stdout + once.stderr
         for _ in range(2):  # the criterion needs three tests in its window
             probe = stack.agent("probe", "throughput", "--json", timeout=120)
-            assert probe.returncode == 0, probe.stderr
+            assert probe.returncode == 0, (
+                probe.stdout[-1500:] + probe.stderr
+            )  # why it was cut short
         assessed = stack.agent("assess", "--json")
         assert assessed.returncode == 0, assessed.stderr
         sent = stack.agent("snapshot", "--send", timeout=120)

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from agent.classify import CATEGORIES, Classification, classify
+from agent.categories import CATEGORIES
+from agent.classify import Classification, classify
 from agent.config import SnmpSettings, SnmpV1V2Credential
 from agent.identify import IdentifyResult, identify_host, with_community
-from probes.base import Observation
+from probes.base import FactValue, Observation
 
 NET_SNMP = "1.3.6.1.4.1.8072.3.2.10"
 
@@ -270,7 +271,7 @@ def test_silent_hosts_guess_from_the_mac_maker(maker: str, expected: str) -> Non
 
 
 def test_the_mac_maker_never_outvotes_a_protocol() -> None:
-    facts = {
+    facts: dict[str, FactValue] = {
         "oui.vendor": "Dell Inc.",
         "mdns.services": ["_ipp._tcp"],
         "mdns.model": "Dell S5830dn",

@@ -16,8 +16,8 @@ PARIS = ZoneInfo("Europe/Paris")
 CAL = LessonCalendar(ScheduleSettings())
 
 
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
+def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 def test_monday_morning_is_lesson_time_in_winter_and_summer() -> None:

@@ -155,7 +155,7 @@ def test_running_collector_accepts_each_implementation(
     if signer == "requests-http-signature":
         auth = HTTPSignatureAuth(
             signature_algorithm=algorithms.ED25519,
-            key=key.private_key,
+            key=key.private_key,  # type: ignore[arg-type]  # annotated bytes; takes key objects
             key_id=key.agent_id,
             covered_component_ids=COVERED_COMPONENTS,
             use_nonce=True,
@@ -171,9 +171,9 @@ def test_running_collector_accepts_each_implementation(
         return
     request = signed_post(url, body, key) if signer == "library" else hand_signed(url, body, key)
     with httpx.Client() as client:
-        response = client.send(request)
-    assert response.status_code == 201, response.text
-    assert response.json()["seq"] == 7
+        answer = client.send(request)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["seq"] == 7
 
 
 __all__ = ["collector"]  # fixture

@@ -17,7 +17,7 @@ def device(
 ) -> DeviceRecord:
     return DeviceRecord(
         device_id=device_id, category=category, first_seen=at, last_seen=at, **extra
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

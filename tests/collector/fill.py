@@ -88,7 +88,7 @@ def fleet_school(
         Criterion(
             id="wifi_switch_off",
             title="Wi-Fi coupable",
-            status=wifi,  # type: ignore[arg-type]
+            status=wifi,
             message="Wi-Fi allumé le soir" if wifi != "met" else "",
         ),
         Criterion(
@@ -110,8 +110,8 @@ def fleet_school(
                 update={
                     "inventory": content.inventory.model_copy(update={"infrastructure": infra}),
                     "verdicts": BandwidthVerdicts(
-                        minimum=minimum,  # type: ignore[arg-type]
-                        desirable=desirable,  # type: ignore[arg-type]
+                        minimum=minimum,
+                        desirable=desirable,
                         window_days=7,
                         window_median_down_mbps=median,
                         window_median_up_mbps=median / 2,

@@ -90,9 +90,12 @@ def start_cluster(*, durable: bool = False) -> Cluster:
         for path in (tmp, sock):
             os.chown(path, user.pw_uid, user.pw_gid)
         tmp.chmod(0o755)
-    run = lambda cmd: subprocess.run(  # noqa: E731
-        _as_postgres(cmd), capture_output=True, text=True, timeout=120, check=False
-    )
+
+    def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            _as_postgres(cmd), capture_output=True, text=True, timeout=120, check=False
+        )
+
     init = run(
         [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
     )

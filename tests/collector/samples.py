@@ -57,7 +57,7 @@ def sample_content(devices: int = 20, *, now: datetime | None = None) -> Snapsho
             health = DeviceHealth(lamp_hours=[1200 + i], errors={"lamp": "ok", "filter": "warning"})
         infra.append(
             InfrastructureDevice(
-                category=category,  # type: ignore[arg-type]
+                category=category,
                 vendor=vendor,
                 model=model,
                 name=f"{category}-salle-{i:02d}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -92,7 +93,7 @@ def test_criteria_follow_the_newest_assessment(live: LiveCollector) -> None:
     now = datetime.now(UTC)
 
     def assessed(*criteria: tuple[str, str]) -> SnapshotContent:
-        listed = [Criterion(id=c, title=c, status=s, message="") for c, s in criteria]  # type: ignore[arg-type]
+        listed = [Criterion(id=c, title=c, status=s, message="") for c, s in criteria]
         summary = AssessmentSummary(met=0, judged=len(listed))
         return sample_content(2).model_copy(
             update={"assessment": Assessment(criteria=listed, summary=summary)}
@@ -118,7 +119,7 @@ def test_the_agent_row_follows_its_snapshots(live: LiveCollector) -> None:
     key = new_key()
     live.enrol(key, SCHOOL)
 
-    def agent():  # type: ignore[no-untyped-def]
+    def agent() -> Any:
         query = select(agents_table).where(agents_table.c.agent_id == key.agent_id)
         return _rows(live, query)[0]
 

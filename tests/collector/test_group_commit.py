@@ -16,7 +16,7 @@ from sqlalchemy.dialects import sqlite
 
 from agent.keys import AgentKey
 from agent.snapshot import encode
-from collector import writer
+from collector import derived_write, writer
 from collector.bulk import aware_list, sqlite_datetime
 from collector.db import UtcDateTime, devices, school_summary, snapshots
 from collector.group_commit import SnapshotWriter
@@ -37,7 +37,8 @@ def live(tmp_path: Path, db_url: str) -> Iterator[LiveCollector]:
 
 def _writer(live: LiveCollector) -> SnapshotWriter:
     assert live._server is not None
-    shortcut = live._server.config.app.app  # AccessLog → SnapshotShortcut → FastAPI
+    access_log: Any = live._server.config.app
+    shortcut = access_log.app  # AccessLog → SnapshotShortcut → FastAPI
     found = shortcut.api.state.ingest.writer
     assert isinstance(found, SnapshotWriter)
     return found
@@ -96,8 +97,8 @@ def test_a_failed_batch_acknowledges_nothing_it_did_not_store(
     live: LiveCollector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = _enrolled(live)
-    original = writer.write_derived
-    failures = []
+    original = derived_write.write_derived
+    failures: list[int] = []
 
     def fail_once(conn: Any, items: Any, also: Any = ()) -> None:
         original(conn, items, also)  # rows written, then the transaction breaks before its commit

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.throughput_model import LINE_RATE_FACTOR, DirectionResult, estimate_line_rate_mbps
+from probes.throughput_model import (
+    LINE_RATE_FACTOR,
+    DirectionResult,
+    StopReason,
+    estimate_line_rate_mbps,
+)
 from probes.throughput_sampling import RateTracker, SamplingPolicy, mbps
 
 
-def feed(tracker: RateTracker, rate_of, until_s: float) -> str | None:
+def feed(
+    tracker: RateTracker, rate_of: Callable[[float], float], until_s: float
+) -> StopReason | None:
     """Feeds samples every interval with bytes/s given by rate_of(t); returns the stop reason."""
     t, total = 0.0, 0.0
     step = tracker.policy.sample_interval_s

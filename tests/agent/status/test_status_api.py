@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.state import StateStore
 from agent.status import create_status_app
+from agent.status.runtime import RuntimeInfo
 from tests.agent.status import school
 
 
@@ -122,7 +123,7 @@ def test_metrics_use_a_registry_per_app(store: StateStore) -> None:
 def test_runtime_is_read_per_request(store: StateStore) -> None:
     depth = iter(range(100))
 
-    def live() -> school.RuntimeInfo:
+    def live() -> RuntimeInfo:
         base = school.runtime()
         return base.model_copy(
             update={"spool": base.spool.model_copy(update={"depth": next(depth)})}

@@ -104,15 +104,20 @@ PAGES = {
 
 
 def test_pages_render_without_running_any_script(browser: object, module_store: StateStore) -> None:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Dialog
 
     assert isinstance(browser, Browser)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     dialogs: list[str] = []
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     with ServerThread(module_store, password=False) as base:
         for width, label in ((1200, "desktop"), (390, "phone")):
             page = browser.new_page(viewport={"width": width, "height": 900}, locale="fr-FR")
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.on("dialog", record)
             for path, expected in PAGES.items():
                 response = page.goto(base + path)
                 assert response is not None and response.status == 200
@@ -127,7 +132,7 @@ def test_pages_render_without_running_any_script(browser: object, module_store: 
                     chart.screenshot(path=str(OUTPUT / f"chart-{label}.png"))
             page.close()
         page = browser.new_page(locale="en-US")  # an English browser gets English
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("dialog", record)
         page.goto(base + "/equipment")
         assert "Printers" in page.inner_text("body")
         assert page.get_by_text(school.XSS_NAME, exact=True).count() == 1  # shown as text
