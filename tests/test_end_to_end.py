@@ -15,6 +15,7 @@ import html
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,25 @@ def declared_block(school: School) -> str:
     return DECLARED.format(rooms="\n".join(rooms))
 
 
+def probe_when_quiet(stack: Stack, attempts: int = 5) -> None:
+    """One throughput test, retried while the agent politely postpones it.
+
+    Why: the agent checks the gateway's SNMP counters before testing, and the rig's
+    snmpd caches them for a few seconds, so right after the previous test they can
+    still show its traffic ("busy_link"). The agent then postpones, as it should on a
+    busy school link; a real agent retries later, and so does this.
+    """
+    for _ in range(attempts):
+        probe = stack.agent("probe", "throughput", "--json", timeout=120)
+        if probe.returncode == 0:
+            return
+        report = json.loads(probe.stdout) if probe.stdout.strip().startswith("{") else {}
+        if report.get("result", {}).get("cut_short") != "busy_link":
+            break
+        time.sleep(3)
+    raise AssertionError(f"throughput probe failed: {probe.stdout[-1500:]}{probe.stderr}")
+
+
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, Any]]]:
     from tests.conftest import _start
@@ -84,10 +104,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dic
         once = stack.agent("run", "--once", timeout=300)
         assert once.returncode == 0, once.stdout + once.stderr
         for _ in range(2):  # the criterion needs three tests in its window
-            probe = stack.agent("probe", "throughput", "--json", timeout=120)
-            assert probe.returncode == 0, (
-                probe.stdout[-1500:] + probe.stderr
-            )  # why it was cut short
+            probe_when_quiet(stack)
         assessed = stack.agent("assess", "--json")
         assert assessed.returncode == 0, assessed.stderr
         sent = stack.agent("snapshot", "--send", timeout=120)
