@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.ingest [--agents 50] [--per-agent 100] [--devices 20]
                                      [--backends sqlite,postgres] [--sqlite-workers 1]
                                      [--postgres-workers 2] [--database URL]
-                                     [--no-reference] [--json]
+                                     [--rounds 3] [--no-reference] [--json]
 
-With `--database URL` one run against that database (`--workers`); otherwise one run
-per backend: SQLite in a temporary file, and PostgreSQL in a throwaway durable
-cluster (fsync on, Unix socket only; Debian's postgresql package) or the server
-named by `--postgres-url`. Every stored snapshot also fills the derived tables
+With `--database URL` the rounds run against that database (`--workers`; new agents
+each round); otherwise per backend: SQLite in a new temporary file each round, and
+PostgreSQL in a new database each round on a throwaway durable cluster (fsync on,
+Unix socket only; Debian's postgresql package) or on the server named by
+`--postgres-url`. Medians over the rounds are reported. Every stored snapshot also fills the derived tables
 (measurements, devices, assessment, school summary) in the same transaction.
 
 Starts `socle-collector serve` in a subprocess on loopback, enrols N agents with
