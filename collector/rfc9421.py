@@ -9,12 +9,14 @@ that the interoperability tests pit against the library (both directions), and i
 is checked against the RFC's own Ed25519 test vector (RFC 9421, B.2.6).
 
 Structured-field parsing uses `http_sf` (RFC 8941/9651, a parser, not a
-signature implementation); serialisation of the few shapes we emit is done here.
+signature implementation), behind a fast path for the exact shapes agents send;
+serialisation of the few shapes we emit is done here.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -87,8 +89,49 @@ def signature_base(
     return "\n".join(lines).encode("ascii")
 
 
+_KEY = r"[a-z*][a-z0-9_\-.*]*"
+_PLAIN_STRING = r'"[\x20\x21\x23-\x5b\x5d-\x7e]*"'  # no escapes inside
+_PARAM_VALUE = rf"{_PLAIN_STRING}|-?[0-9]{{1,15}}"
+_FAST_PARAM = re.compile(rf";({_KEY})=({_PARAM_VALUE})")
+_FAST_MEMBER = re.compile(
+    rf"({_KEY})="
+    rf"(?::([A-Za-z0-9+/]*={{0,2}}):"  # a byte sequence, or an inner list and parameters
+    rf"|\(((?:{_PLAIN_STRING}(?: {_PLAIN_STRING})*)?)\)((?:;{_KEY}=(?:{_PARAM_VALUE}))*))"
+)
+_PLAIN_STRINGS = re.compile(_PLAIN_STRING)
+
+
+def _fast_dictionary(value: str) -> dict[str, Any] | None:
+    """The one-member shapes agents send, parsed as http_sf would; None for anything else.
+
+    Why: the three signature fields of a snapshot took ~32 µs to parse in http_sf, a
+    sixth of all verification. This covers `label=:base64:` and an inner list of
+    plain strings with string or integer parameters, written without extra spaces;
+    any other input goes to http_sf. A property test checks both agree.
+    """
+    match = _FAST_MEMBER.fullmatch(value)
+    if match is None:
+        return None
+    key, encoded, members, params = match.groups()
+    if encoded is not None:
+        try:
+            return {key: (base64.b64decode(encoded, validate=True), {})}
+        except binascii.Error:  # unpadded, say: http_sf's leniency decides
+            return None
+    items: list[tuple[str, dict[str, Any]]] = [
+        (text[1:-1], {}) for text in _PLAIN_STRINGS.findall(members)
+    ]
+    parsed: dict[str, int | str] = {}
+    for name, raw in _FAST_PARAM.findall(params):
+        parsed[name] = raw[1:-1] if raw[0] == '"' else int(raw)
+    return {key: (items, parsed)}
+
+
 def _parse_dictionary(value: str, what: str) -> dict[str, Any]:
     """An RFC 8941 Dictionary, untyped (http_sf's union types say nothing useful here)."""
+    fast = _fast_dictionary(value)
+    if fast is not None:
+        return fast
     try:
         parsed: Any = http_sf.parse(value.encode("ascii"), tltype="dictionary")
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
