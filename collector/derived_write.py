@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect, Table, bindparam, case, delete, select, tuple_
@@ -52,10 +53,14 @@ def _bulk(conn: Connection, table: Table, build: Build, rows: list[dict[str, Any
 
 def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list[dict[str, Any]]:
     """One row per key, the one with the greatest `when`; sorted by key."""
-    best: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        k = tuple(row[name] for name in key)
-        if k not in best or best[k][when] <= row[when]:
+    key_of = itemgetter(*key)
+    keys = list(map(key_of, rows))
+    if len(set(keys)) == len(keys):  # the usual batch: one snapshot per school
+        return sorted(rows, key=key_of)
+    best: dict[Any, dict[str, Any]] = {}
+    for k, row in zip(keys, rows, strict=True):
+        kept = best.get(k)
+        if kept is None or kept[when] <= row[when]:
             best[k] = row
     return [best[k] for k in sorted(best)]
 

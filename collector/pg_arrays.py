@@ -8,13 +8,17 @@ PostgreSQL's `array_recv` (header, one dimension, length-prefixed elements): one
 struct call for a column of numbers without NULLs, a few C-level maps for text.
 psycopg sends it as it is, declared with the array's OID. Measured per element:
 numbers 0.06-0.09 µs against psycopg's 0.20, text 0.17 against 0.25. Datetimes
-are left to psycopg: converting them in Python was slower (0.35 µs).
+cost about as much as psycopg's (~0.6 µs) but are converted once per instant: a
+snapshot's time is on each of its twenty device rows, and devices seen by one
+discovery run share their last-seen time (60 values of a snapshot: 4-41 µs against
+psycopg's 40).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import psycopg
@@ -65,7 +69,7 @@ def _fixed(name: str, element_oid: int, array_oid: int, code: str, size: int) ->
         if not count:
             return cls(_EMPTY.pack(0, 0, element_oid))
         try:
-            if any(v is None for v in values):
+            if None in values:  # a C-level scan (strings and numbers never equal None)
                 body = b"".join([_NULL if v is None else one.pack(size, v) for v in values])
                 return cls(_HEADER.pack(1, 1, element_oid, count, 1) + body)
             pairs: list[Any] = [size, None] * count
@@ -85,7 +89,7 @@ def encode_text(values: Sequence[str | None]) -> EncodedArray:
     count = len(values)
     if not count:
         return TextArray(_EMPTY.pack(0, 0, 25))
-    if any(v is None for v in values):
+    if None in values:  # a C-level scan (strings and numbers never equal None)
         body = b"".join(
             [_NULL if v is None else _LENGTH.pack(len(e := v.encode())) + e for v in values]
         )
@@ -102,3 +106,29 @@ encode_int4 = _fixed("Int4Array", 23, 1007, "i", 4)
 encode_int8 = _fixed("Int8Array", 20, 1016, "q", 8)
 encode_float8 = _fixed("Float8Array", 701, 1022, "d", 8)
 encode_bool = _fixed("BoolArray", 16, 1000, "?", 1)
+
+
+_encode_micros = _fixed("TimestamptzArray", 1184, 1185, "q", 8)
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def encode_timestamptz(values: Sequence[datetime | None]) -> EncodedArray:
+    """timestamptz[]: microseconds since 2000-01-01 UTC. Naive datetimes are refused (the
+    server would read them in its own zone)."""
+    micros: list[int | None] = []
+    done: dict[datetime, int] = {}  # by instant: a batch repeats a few times many times over
+    for value in values:
+        if value is None:
+            micros.append(None)
+            continue
+        found = done.get(value)
+        if found is None:
+            try:
+                delta = value - _PG_EPOCH
+            except TypeError:
+                raise ValueError("naive datetime given to the database") from None
+            found = done[value] = (
+                delta.days * 86_400 + delta.seconds
+            ) * 1_000_000 + delta.microseconds
+        micros.append(found)
+    return _encode_micros(micros)

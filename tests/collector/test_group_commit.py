@@ -17,9 +17,10 @@ from sqlalchemy.dialects import sqlite
 from agent.keys import AgentKey
 from agent.snapshot import encode
 from collector import derived_write, writer
-from collector.bulk import aware_list, sqlite_datetime
+from collector.bulk import sqlite_datetime
 from collector.db import UtcDateTime, devices, school_summary, snapshots
 from collector.group_commit import SnapshotWriter
+from collector.pg_arrays import encode_timestamptz
 from tests.collector.fill import snapshot_of
 from tests.collector.live import LiveCollector, new_key, uai
 from tests.collector.samples import hand_signed, sample_content
@@ -145,5 +146,4 @@ def test_bulk_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="naive"):
         sqlite_datetime(datetime(2025, 1, 1))
     with pytest.raises(ValueError, match="naive"):  # PostgreSQL's timestamptz[] column
-        aware_list([datetime(2025, 1, 1, tzinfo=UTC), None, datetime(2025, 1, 1)])
-    assert aware_list([None]) == [None]
+        encode_timestamptz([datetime(2025, 1, 1, tzinfo=UTC), None, datetime(2025, 1, 1)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ from collector.pg_arrays import (
     encode_int4,
     encode_int8,
     encode_text,
+    encode_timestamptz,
 )
 from tests.collector.postgres import Cluster
 
@@ -45,6 +47,17 @@ CASES: list[tuple[Callable[[Sequence[Any]], EncodedArray], str, list[Any]]] = [
     (encode_float8, "float8", [0.0, -1.5, 1e300, 5e-324, 3]),  # an int among floats too
     (encode_float8, "float8", [None, 12.25]),
     (encode_bool, "bool", [True, False, None, True]),
+    (
+        encode_timestamptz,
+        "timestamptz",
+        [
+            datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=UTC),
+            None,
+            datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(1, 1, 1, tzinfo=UTC),
+            datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ],
+    ),
 ]
 
 
@@ -95,3 +108,23 @@ def test_any_text_round_trips(conn, values: list[str | None]) -> None:  # type: 
 @given(st.lists(st.one_of(st.none(), st.floats(allow_nan=False)), max_size=30))
 def test_any_float_round_trips(conn, values: list[float | None]) -> None:  # type: ignore[no-untyped-def]
     assert _read_back(conn, encode_float8(values), "float8") == values
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(
+                timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_any_aware_datetime_round_trips(conn, values: list[datetime | None]) -> None:  # type: ignore[no-untyped-def]
+    """Same instant back (the server answers in UTC), each object converted once."""
+    twice = values + values  # the same objects again: the per-object cache must not mix them
+    assert _read_back(conn, encode_timestamptz(twice), "timestamptz") == twice
