@@ -190,9 +190,13 @@ def _shifted(sql: str, offset: int) -> str:
 class BulkStatement:
     """A statement over a row source, compiled once per dialect; rows given as mappings."""
 
-    def __init__(self, types: Mapping[str, TypeEngine[Any]], build: Build) -> None:
+    def __init__(
+        self, types: Mapping[str, TypeEngine[Any]], build: Build, name: str | None = None
+    ) -> None:
+        """`name`: what later parts of `execute_together` call this one's RETURNING rows."""
         self.types = dict(types)
         self.build = build
+        self.name = name
         self._by_dialect: dict[str, _Compiled] = {}
         self._statements: dict[str, ClauseElement] = {}
 
@@ -291,8 +295,9 @@ def execute_together(conn: Connection, parts: Sequence[Part]) -> list[tuple[Any,
     On PostgreSQL the parts become one statement, all but the last as data-modifying
     `WITH` queries: each batch waits for the server once instead of once per table
     (a round trip costs ~130 µs of CPU on the async engine, and a batch is often only
-    a handful of snapshots). The parts must not write the same table, and none may
+    a handful of snapshots). The parts must not write the same rows, and none may
     need another's effects: they all see the database as it was before the statement.
+    A later part may read an earlier one's RETURNING rows under its `name`.
     Elsewhere (SQLite) they simply run in order.
     """
     if conn.dialect.name != "postgresql" or len(parts) < 2:
@@ -308,7 +313,10 @@ def execute_together(conn: Connection, parts: Sequence[Part]) -> list[tuple[Any,
         for one in compiled:
             shifted.append(_shifted(one.sql, offset))
             offset += len(one.names)
-        withs = ", ".join(f"p{i} AS ({text})" for i, text in enumerate(shifted[:-1]))
+        withs = ", ".join(
+            f"{statement.name or f'p{i}'} AS ({text})"
+            for i, ((statement, _), text) in enumerate(zip(parts, shifted[:-1], strict=False))
+        )
         sql = _together[key] = f"WITH {withs} {shifted[-1]}"
     parameters: list[Any] = []
     for one, (_, rows) in zip(compiled, parts, strict=True):

@@ -15,7 +15,18 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, case, delete, select, tuple_
+from sqlalchemy import (
+    Dialect,
+    Table,
+    bindparam,
+    case,
+    column,
+    delete,
+    exists,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -26,22 +37,27 @@ from collector.db import (
     devices,
     measurements,
     school_summary,
+    snapshots,
+    upsert_for,
 )
 from collector.derive import Derived
 
-_statements: dict[tuple[str, tuple[str, ...]], BulkStatement] = {}
+_statements: dict[tuple[str, Build, tuple[str, ...]], BulkStatement] = {}
 
 
-def _part(table: Table, build: Build, rows: list[dict[str, Any]]) -> Part | None:
+def _part(
+    table: Table, build: Build, rows: list[dict[str, Any]], name: str | None = None
+) -> Part | None:
     """`build`'s statement for `rows`' columns (compiled once per column set and
-    dialect), with the rows; no rows, no statement."""
+    dialect), with the rows; no rows, no statement. Columns the table lacks are
+    typed as snapshot ids (rows carry theirs to be matched against `written`)."""
     if not rows:
         return None
     keys = tuple(rows[0])
-    stmt = _statements.get((table.name, keys))
+    stmt = _statements.get((table.name, build, keys))
     if stmt is None:
-        stmt = BulkStatement({k: table.c[k].type for k in keys}, build)
-        _statements[(table.name, keys)] = stmt
+        types = {k: table.c.get(k, snapshots.c.id).type for k in keys}
+        stmt = _statements[(table.name, build, keys)] = BulkStatement(types, build, name)
     return stmt, rows
 
 
@@ -82,20 +98,21 @@ def write_derived(
         ("uai",),
         "assessed_at",
     )
-    # No part reads what another writes: one round trip on PostgreSQL.
-    # The assessments go last, for their RETURNING rows.
+    # No part reads what another writes, except the criteria, which read the
+    # assessments the statement wrote: one round trip on PostgreSQL.
     parts = [
         *also,
         _part(measurements, _insert_measurements, rows_m),
         _part(devices, _guarded_devices, rows_d),
         _part(school_summary, _summary, rows_s),
-        _part(assessments, _guarded_assessments, rows_a),
+        _part(assessments, _guarded_assessments, rows_a, name=_WRITTEN.name),
     ]
-    written = execute_together(conn, [part for part in parts if part is not None and part[1]])
-    if rows_a:
-        _replace_criteria(
-            conn, items, rows_a, written if conn.dialect.name == "postgresql" else None
-        )
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and rows_a:
+        parts += _criteria_parts(items)
+    execute_together(conn, [part for part in parts if part is not None and part[1]])
+    if rows_a and not postgres:
+        _replace_criteria(conn, items, rows_a, None)
 
 
 def _insert_measurements(dialect: Dialect, source: Source) -> ClauseElement:
@@ -157,6 +174,66 @@ def _replace_criteria(
     rows = [c for d, sid in items if (d.uai, sid) in chosen for c in d.criteria]
     if rows:
         _bulk(conn, assessment_criteria, _insert_criteria, rows)
+
+
+# The assessments the batch statement wrote (PostgreSQL: its RETURNING rows, by name).
+_WRITTEN = table("written", column("uai"), column("snapshot_id"))
+
+
+def _criteria_parts(items: Sequence[tuple[Derived, int]]) -> list[Part | None]:
+    """PostgreSQL: criteria follow the assessment rows the same statement wrote.
+
+    Two parts on disjoint rows: the school's criteria that its new assessment lacks
+    are deleted, the others upserted, and an unchanged criterion (the usual case)
+    is not rewritten at all. Each row carries its snapshot id, so only the criteria
+    of the snapshot whose assessment won are kept (a batch may hold two of a school).
+    """
+    keep = []
+    rows = []
+    for derived, sid in items:
+        if derived.assessment is None:
+            continue
+        keep.append({"uai": derived.uai, "snapshot_id": sid, "criterion_id": None})
+        for criterion in derived.criteria:
+            keep.append(
+                {"uai": derived.uai, "snapshot_id": sid, "criterion_id": criterion["criterion_id"]}
+            )
+            rows.append({**criterion, "snapshot_id": sid})
+    return [
+        _part(assessment_criteria, _delete_stale_criteria, keep),
+        _part(assessment_criteria, _upsert_criteria, rows),
+    ]
+
+
+def _delete_stale_criteria(_dialect: Dialect, source: Source) -> ClauseElement:
+    ac = assessment_criteria
+    kept = exists().where(
+        source["uai"] == ac.c.uai,
+        source["snapshot_id"] == _WRITTEN.c.snapshot_id,
+        source["criterion_id"] == ac.c.criterion_id,
+    )
+    stmt: ClauseElement = delete(ac).where(ac.c.uai == _WRITTEN.c.uai, ~kept)
+    return stmt
+
+
+def _upsert_criteria(dialect: Dialect, source: Source) -> ClauseElement:
+    ac = assessment_criteria
+    names = [c.name for c in ac.columns]
+    chosen = (
+        select(*(source[n] for n in names))
+        .where(source["uai"] == _WRITTEN.c.uai, source["snapshot_id"] == _WRITTEN.c.snapshot_id)
+        .order_by(source["uai"], source["criterion_id"])  # one lock order for all writers
+    )
+    base = upsert_for(dialect, ac).from_select(names, chosen)
+    values = [n for n in names if n not in ("uai", "criterion_id")]
+    stmt: ClauseElement = base.on_conflict_do_update(
+        index_elements=["uai", "criterion_id"],
+        set_={n: base.excluded[n] for n in values},
+        where=tuple_(*(ac.c[n] for n in values)).is_distinct_from(
+            tuple_(*(base.excluded[n] for n in values))
+        ),
+    )
+    return stmt
 
 
 # Built once: constructing Core statements per batch was a visible share of its cost.
