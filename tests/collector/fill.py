@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +12,9 @@ import httpx
 
 from agent.keys import AgentKey
 from agent.snapshot import Snapshot, SnapshotContent, encode, make_snapshot
+from collector.config import AlertSettings
+from collector.derive import derive
+from collector.writer import IngestItem
 from tests.collector.live import LiveCollector
 from tests.collector.samples import hand_signed, sample_content
 
@@ -125,3 +131,27 @@ def fleet_school(
         ),
     )
     return key
+
+
+def ingest_item(
+    key: AgentKey, school: str, seq: int, content: SnapshotContent, *, created_at: datetime
+) -> IngestItem:
+    """What the ingest route hands the writer for this snapshot (for tests that write
+    batches directly, bypassing HTTP and signatures)."""
+    snapshot = snapshot_of(key, school, seq, content, created_at=created_at)
+    body = snapshot.model_dump_json(exclude_none=True).encode()
+    received = datetime.now(UTC)
+    return IngestItem(
+        agent_id=key.agent_id,
+        seq=seq,
+        uai=school,
+        schema_version=snapshot.schema_version,
+        created_at=snapshot.created_at,
+        received_at=received,
+        body=body.decode(),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        nonce=secrets.token_urlsafe(18),
+        nonce_expires_at=time.time() + 600,
+        skew_s=0.0,
+        derived=derive(snapshot, received_at=received, skew_s=0.0, alerts=AlertSettings()),
+    )

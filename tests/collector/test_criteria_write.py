@@ -8,9 +8,6 @@ the batch still lists them. On PostgreSQL this runs the sync driver path too.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,13 +16,11 @@ from sqlalchemy import Engine, select
 
 from agent.keys import AgentKey
 from agent.snapshot import Assessment, AssessmentSummary, Criterion
-from collector.config import AlertSettings
 from collector.db import assessment_criteria, make_engine
-from collector.derive import derive
 from collector.migrate import upgrade
 from collector.store import Store
 from collector.writer import IngestItem, write_batch
-from tests.collector.fill import snapshot_of
+from tests.collector.fill import ingest_item
 from tests.collector.live import new_key, uai
 from tests.collector.samples import sample_content
 
@@ -43,29 +38,11 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 def _item(key: AgentKey, seq: int, created_at: datetime, *criteria: tuple[str, str]) -> IngestItem:
     listed = [Criterion(id=c, title=f"{c} title", status=s, message="") for c, s in criteria]
+    summary = AssessmentSummary(met=0, judged=len(listed))
     content = sample_content(2).model_copy(
-        update={
-            "assessment": Assessment(
-                criteria=listed, summary=AssessmentSummary(met=0, judged=len(listed))
-            )
-        }
+        update={"assessment": Assessment(criteria=listed, summary=summary)}
     )
-    snapshot = snapshot_of(key, SCHOOL, seq, content, created_at=created_at)
-    body = snapshot.model_dump_json(exclude_none=True).encode()
-    return IngestItem(
-        agent_id=key.agent_id,
-        seq=seq,
-        uai=SCHOOL,
-        schema_version=snapshot.schema_version,
-        created_at=snapshot.created_at,
-        received_at=NOW,
-        body=body.decode(),
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        nonce=secrets.token_urlsafe(18),
-        nonce_expires_at=time.time() + 600,
-        skew_s=0.0,
-        derived=derive(snapshot, received_at=NOW, skew_s=0.0, alerts=AlertSettings()),
-    )
+    return ingest_item(key, SCHOOL, seq, content, created_at=created_at)
 
 
 def _criteria(engine: Engine) -> list[tuple[str, int, str, str]]:
