@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,32 @@ def test_throughput_target_by_signature_and_by_token(make_live: Any) -> None:
         assert client.get(tampered + "/empty.php").status_code == 401
         live.store.revoke_agent(key.agent_id)
         assert client.get(base + "/empty.php").status_code == 401
+
+
+def test_throughput_grant_is_reused_briefly(make_live: Any) -> None:
+    """Minted once per agent per minute at most (a tenth of the token's life if shorter),
+    not per snapshot; each agent its own; always good for nearly the token's life."""
+    live = make_live(throughput={"token_ttl_s": 60})  # reused for 6 s
+    first, second = new_key(), new_key()
+    live.enrol(first, SCHOOL)
+    live.enrol(second, uai(750002))
+
+    def grant(key: AgentKey, school: str, seq: int) -> dict[str, str]:
+        answer: dict[str, str] = post(live, key, snapshot_of(key, school, seq)).json()["throughput"]
+        expires = datetime.fromisoformat(answer["expires_at"]).timestamp()
+        assert expires >= time.time() + 60 - 6 - 1
+        return answer
+
+    one, two = grant(first, SCHOOL, 1), grant(first, SCHOOL, 2)
+    other = grant(second, uai(750002), 1)
+    assert one == two
+    assert other["url"] != one["url"] and first.agent_id not in other["url"]
+    time.sleep(6.2)
+    three = grant(first, SCHOOL, 3)
+    assert three["url"] != one["url"] and three["expires_at"] > one["expires_at"]
+    with httpx.Client(timeout=30) as client:
+        assert client.get(two["url"] + "/empty.php").status_code == 200
+        assert client.get(three["url"] + "/empty.php").status_code == 200
 
 
 def test_throughput_target_rate_limits_each_agent(make_live: Any) -> None:

@@ -106,6 +106,33 @@ def test_signature_for_another_url(live, key, client) -> None:  # type: ignore[n
     assert (status, answer["error"]) == (401, "bad_signature")
 
 
+def test_each_host_is_checked_against_its_own_url(live, key, client) -> None:  # type: ignore[no-untyped-def]
+    """The collector caches the URI it rebuilds per Host: a request signed for one
+    name and sent with another must still fail, both orders, after both were seen."""
+    port = live.url.rsplit(":", 1)[1]
+    for name in ("localhost", HOST, "localhost"):
+        url = f"http://{name}:{port}/v1/snapshots"
+        request = hand_signed(url, _body(key), key)
+        ok, _ = _post(
+            client,
+            httpx.Request(
+                "POST", live.url + "/v1/snapshots", content=request.content, headers=request.headers
+            ),
+        )
+        assert ok == 201
+        other = "localhost" if name == HOST else HOST
+        crossed = hand_signed(f"http://{other}:{port}/v1/snapshots", _body(key), key)
+        headers = {k: v for k, v in crossed.headers.items() if k.lower() != "host"}
+        headers["host"] = f"{name}:{port}"
+        status, answer = _post(
+            client,
+            httpx.Request(
+                "POST", live.url + "/v1/snapshots", content=crossed.content, headers=headers
+            ),
+        )
+        assert (status, answer["error"]) == (401, "bad_signature")
+
+
 def test_digest_mismatch(live, key, client) -> None:  # type: ignore[no-untyped-def]
     body = _body(key)
     request = hand_signed(live.url + "/v1/snapshots", body, key, digest_of=b"something else")
