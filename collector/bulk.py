@@ -286,11 +286,14 @@ def _run_native(conn: Connection, sql: str, parameters: list[Any]) -> list[tuple
 
 
 Part = tuple[BulkStatement, Sequence[Mapping[str, Any]]]  # a statement and its rows
-_together: dict[tuple[int, ...], str] = {}
+_together: dict[tuple[int | str | None, ...], str] = {}
 
 
-def execute_together(conn: Connection, parts: Sequence[Part]) -> list[tuple[Any, ...]]:
-    """Independent statements in one round trip; the last one's RETURNING rows.
+def execute_together(
+    conn: Connection, parts: Sequence[Part], final: str | None = None
+) -> list[tuple[Any, ...]]:
+    """Independent statements in one round trip; the last one's RETURNING rows, or on
+    PostgreSQL the rows of `final`, a query over the parts' names, when given.
 
     On PostgreSQL the parts become one statement, all but the last as data-modifying
     `WITH` queries: each batch waits for the server once instead of once per table
@@ -300,24 +303,25 @@ def execute_together(conn: Connection, parts: Sequence[Part]) -> list[tuple[Any,
     A later part may read an earlier one's RETURNING rows under its `name`.
     Elsewhere (SQLite) they simply run in order.
     """
-    if conn.dialect.name != "postgresql" or len(parts) < 2:
+    if conn.dialect.name != "postgresql" or (len(parts) < 2 and final is None):
         returned: list[tuple[Any, ...]] = []
         for statement, rows in parts:
             returned = statement.execute_returning(conn, rows)
         return returned
     compiled = [statement._compiled(conn.dialect) for statement, _ in parts]
-    key = tuple(id(statement) for statement, _ in parts)
+    key = (*(id(statement) for statement, _ in parts), final)
     sql = _together.get(key)
     if sql is None:
         shifted, offset = [], 0
         for one in compiled:
             shifted.append(_shifted(one.sql, offset))
             offset += len(one.names)
+        main = final if final is not None else shifted.pop()
         withs = ", ".join(
             f"{statement.name or f'p{i}'} AS ({text})"
-            for i, ((statement, _), text) in enumerate(zip(parts, shifted[:-1], strict=False))
+            for i, ((statement, _), text) in enumerate(zip(parts, shifted, strict=False))
         )
-        sql = _together[key] = f"WITH {withs} {shifted[-1]}"
+        sql = _together[key] = f"WITH {withs} {main}"
     parameters: list[Any] = []
     for one, (_, rows) in zip(compiled, parts, strict=True):
         parameters += one.parameters(rows)

@@ -18,12 +18,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Dialect, Table, case, delete, select, tuple_, update
+from sqlalchemy import (
+    Dialect,
+    Integer,
+    Table,
+    case,
+    column,
+    delete,
+    func,
+    literal_column,
+    select,
+    table,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
-from collector.bulk import Build, BulkStatement, Source, insert_rows
-from collector.db import agents, nonces, snapshots
+from collector.bulk import Build, BulkStatement, Source, execute_together, insert_rows
+from collector.db import agents, nonces, snapshots, upsert_for
 from collector.derive import Derived
 from collector.derived_write import write_derived
 
@@ -57,13 +70,16 @@ class IngestResult:
 def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestResult]:
     """Write within the caller's transaction; one result per item, in order.
 
-    A handful of statements per batch rather than per item: executemany inserts with
-    ON CONFLICT DO NOTHING RETURNING (SQLAlchemy's "insertmanyvalues", compiled once
-    and cached) tell which nonces and snapshots were new.
+    A handful of statements per batch rather than per item: inserts with ON CONFLICT
+    DO NOTHING RETURNING tell which nonces and snapshots were new (PostgreSQL: one
+    statement for both; SQLite: SQLAlchemy's "insertmanyvalues", one each).
     """
     if not items:
         return []
-    fresh_nonces = _insert_nonces(conn, items)
+    if conn.dialect.name == "postgresql":
+        fresh_nonces, new_ids = _insert_nonces_and_snapshots(conn, items)
+    else:
+        fresh_nonces = _insert_nonces(conn, items)
     seen_nonces: set[tuple[str, str]] = set()
     first_by_key: dict[tuple[str, int], IngestItem] = {}
     results: list[IngestResult | None] = [None] * len(items)
@@ -77,7 +93,8 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
         if (item.agent_id, item.seq) not in first_by_key:
             first_by_key[(item.agent_id, item.seq)] = item
             to_store.append(item)
-    new_ids = _insert_snapshots(conn, to_store)
+    if conn.dialect.name != "postgresql":
+        new_ids = _insert_snapshots(conn, to_store)
     existing = _existing(conn, [key for key in first_by_key if key not in new_ids])
     for index, item in enumerate(items):
         if results[index] is not None:
@@ -154,6 +171,19 @@ _INSERT_SNAPSHOTS = BulkStatement(
 )
 
 
+def _snapshot_row(item: IngestItem) -> dict[str, Any]:
+    return {
+        "agent_id": item.agent_id,
+        "seq": item.seq,
+        "uai": item.uai,
+        "schema_version": item.schema_version,
+        "created_at": item.created_at,
+        "received_at": item.received_at,
+        "body_sha256": item.body_sha256,
+        "body": item.body,
+    }
+
+
 def _insert_nonces(conn: Connection, items: Sequence[IngestItem]) -> set[tuple[str, str]]:
     rows = [
         {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
@@ -164,21 +194,81 @@ def _insert_nonces(conn: Connection, items: Sequence[IngestItem]) -> set[tuple[s
 def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tuple[str, int], int]:
     if not items:
         return {}
-    rows = [
-        {
-            "agent_id": i.agent_id,
-            "seq": i.seq,
-            "uai": i.uai,
-            "schema_version": i.schema_version,
-            "created_at": i.created_at,
-            "received_at": i.received_at,
-            "body_sha256": i.body_sha256,
-            "body": i.body,
-        }
-        for i in items
-    ]
-    new = _new_rows(conn, _INSERT_SNAPSHOTS, rows)
+    new = _new_rows(conn, _INSERT_SNAPSHOTS, [_snapshot_row(i) for i in items])
     return {(agent_id, int(seq)): int(id_) for id_, agent_id, seq in new}
+
+
+# PostgreSQL: nonces and snapshots in one statement (a round trip fewer per batch).
+# The snapshots stored are those whose nonce the same statement found fresh (a
+# nonce's first use in the batch only), the first such per (agent, seq) in batch
+# order (`ord`): what the two-step path stores.
+_FRESH = table("fresh", column("agent_id"), column("nonce"))
+_STORED = table("stored", column("id"), column("agent_id"), column("seq"))
+_NONCES_AND_SNAPSHOTS_FINAL = (
+    "SELECT agent_id, nonce, NULL::bigint, NULL::bigint FROM fresh"
+    " UNION ALL SELECT agent_id, NULL, seq, id FROM stored"
+)
+
+
+def _insert_fresh_snapshots(dialect: Dialect, source: Source) -> ClauseElement:
+    first = func.row_number().over(
+        partition_by=[source["agent_id"], source["seq"]], order_by=source["ord"]
+    )
+    candidates = (
+        select(*(source[c] for c in _SNAPSHOT_COLUMNS), first.label("rank"))
+        .where(source["agent_id"] == _FRESH.c.agent_id, source["nonce"] == _FRESH.c.nonce)
+        .subquery("candidates")
+    )
+    chosen = select(*(candidates.c[c] for c in _SNAPSHOT_COLUMNS)).where(
+        candidates.c.rank == literal_column("1")
+    )
+    stmt: ClauseElement = (
+        upsert_for(dialect, snapshots)
+        .from_select(list(_SNAPSHOT_COLUMNS), chosen)
+        .on_conflict_do_nothing(index_elements=["agent_id", "seq"])
+        .returning(snapshots.c.id, snapshots.c.agent_id, snapshots.c.seq)
+    )
+    return stmt
+
+
+_FRESH_NONCES = BulkStatement(
+    {name: nonces.c[name].type for name in _NONCE_COLUMNS},
+    _insert_new(nonces, ["agent_id", "nonce"], ["agent_id", "nonce"]),
+    name=_FRESH.name,
+)
+_FRESH_SNAPSHOTS = BulkStatement(
+    {
+        **{name: snapshots.c[name].type for name in _SNAPSHOT_COLUMNS},
+        "nonce": nonces.c.nonce.type,
+        "ord": Integer(),
+    },
+    _insert_fresh_snapshots,
+    name=_STORED.name,
+)
+
+
+def _insert_nonces_and_snapshots(
+    conn: Connection, items: Sequence[IngestItem]
+) -> tuple[set[tuple[str, str]], dict[tuple[str, int], int]]:
+    """(fresh nonces, new snapshot ids by (agent, seq)) in one round trip."""
+    nonce_rows = [
+        {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
+    ]
+    snapshot_rows = []
+    nonces_seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(items):
+        if (item.agent_id, item.nonce) in nonces_seen:
+            continue  # a nonce used earlier in the batch: a replay, fresh or not
+        nonces_seen.add((item.agent_id, item.nonce))
+        snapshot_rows.append({**_snapshot_row(item), "nonce": item.nonce, "ord": index})
+    rows = execute_together(
+        conn,
+        [(_FRESH_NONCES, nonce_rows), (_FRESH_SNAPSHOTS, snapshot_rows)],
+        final=_NONCES_AND_SNAPSHOTS_FINAL,
+    )
+    fresh = {(agent_id, nonce) for agent_id, nonce, seq, _ in rows if seq is None}
+    new_ids = {(agent_id, int(seq)): int(id_) for agent_id, _, seq, id_ in rows if seq is not None}
+    return fresh, new_ids
 
 
 def _existing(
