@@ -14,7 +14,7 @@ on SQLite). What does not need the GIL runs without blocking the loop:
 - PostgreSQL: an asyncio psycopg connection, so waiting for the server (and its
   WAL flush, synchronous_commit stays on) never blocks the loop.
 One batch is in flight per process on SQLite (one writer at a time anyway), four on
-PostgreSQL: a batch spends most of its time waiting for the server (five round
+PostgreSQL: a batch spends most of its time waiting for the server (four round
 trips, then the WAL flush), and with two the CPUs sat idle 10-21 % of a sustained
 run against 6-10 % with four (six was worse again: smaller batches). Requests
 arriving meanwhile form the next.
