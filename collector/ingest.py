@@ -42,6 +42,7 @@ GRANT_REUSE_S = 60.0  # a throughput grant is handed out again for this long at 
 _URI_CACHE_LIMIT = 256  # request lines are the agents' few URLs; anything else is noise
 _GRANT_CACHE_LIMIT = 100_000  # about one per agent
 _CACHED_HOST_MAX = 255  # longer Host headers (no DNS name is) are not cached
+_CACHED_KEY_MAX = 512  # host, path and query of a cached request line, in characters
 NONCE_MARGIN_S = 60.0  # nonces outlive the clock window, so a replay meets one or the other
 
 router = APIRouter()
@@ -79,7 +80,8 @@ class IngestService:
         found = self._uris.get(key)
         if found is None:
             found = self._target_uri(request)
-            if len(host) + len(scope["path"]) <= _CACHED_HOST_MAX:
+            # Keys come from unauthenticated requests: only short ones are kept.
+            if len(host) + len(scope["path"]) + len(key[5]) <= _CACHED_KEY_MAX:
                 if len(self._uris) >= _URI_CACHE_LIMIT:
                     self._uris.clear()
                 self._uris[key] = found
@@ -189,7 +191,8 @@ class IngestService:
         life, and the collector mints one per agent per minute, not one per snapshot.
         """
         host = request.headers.get("host", "")
-        key = (agent_id, request.scope.get("scheme"), host)
+        scope = request.scope
+        key = (agent_id, scope.get("scheme"), host, scope.get("root_path", ""))  # the base URL
         now = time.time()
         found = self._grants.get(key)
         if found is not None and now < found[0]:

@@ -76,7 +76,8 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
     """
     if not items:
         return []
-    if conn.dialect.name == "postgresql":
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:  # the snapshots too, in the same statement
         fresh_nonces, new_ids = _insert_nonces_and_snapshots(conn, items)
     else:
         fresh_nonces = _insert_nonces(conn, items)
@@ -93,7 +94,7 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
         if (item.agent_id, item.seq) not in first_by_key:
             first_by_key[(item.agent_id, item.seq)] = item
             to_store.append(item)
-    if conn.dialect.name != "postgresql":
+    if not postgres:
         new_ids = _insert_snapshots(conn, to_store)
     existing = _existing(conn, [key for key in first_by_key if key not in new_ids])
     for index, item in enumerate(items):
