@@ -9,11 +9,12 @@ only), operations (/healthz, /metrics) and the OpenAPI page at /docs.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
@@ -29,6 +30,7 @@ from collector.dashboard import router as dashboard_router
 from collector.db import make_engine
 from collector.exports import router as exports_router
 from collector.faults import FaultInjection
+from collector.gc_pacing import GcPacing
 from collector.group_commit import SnapshotWriter
 from collector.ingest import IngestService, SnapshotShortcut, router
 from collector.migrate import upgrade
@@ -58,11 +60,15 @@ def create_app(config: CollectorConfig | None = None, *, fault_ratio: float = 0.
         # behind the snapshot writer for the database lock.
         await run_in_threadpool(guard.secret)
         freeze_startup_heap()
+        pacing = asyncio.create_task(GcPacing().run())
         writer.start()
         try:
             yield
         finally:
             await writer.stop()
+            pacing.cancel()
+            with suppress(asyncio.CancelledError):
+                await pacing
             engine.dispose()
 
     app = FastAPI(title="socle-collector", version=__version__, lifespan=lifespan)
