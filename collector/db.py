@@ -236,6 +236,10 @@ school_summary = Table(
     Column("clock_synchronised", Boolean, nullable=True),
     Column("clock_skew_s", Float, nullable=True),
     Column("last_errors", String(2600), nullable=False),
+    # The device list the devices table holds for the school (migration 0005): a
+    # digest of its rows, and the report time they carry. Unchanged list, no write.
+    Column("devices_digest", String(32), nullable=True),
+    Column("devices_at", UtcDateTime, nullable=True),
 )
 
 

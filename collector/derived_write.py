@@ -10,10 +10,11 @@ uvicorn workers or instances) lock rows in the same order and cannot deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Dialect,
@@ -81,17 +82,68 @@ def _latest(rows: list[dict[str, Any]], key: tuple[str, ...], when: str) -> list
     return [best[k] for k in sorted(best)]
 
 
+DeviceWrite = Literal["list", "missing", "none"]
+
+
+def device_writes(
+    items: Sequence[tuple[Derived, int]], known: Mapping[str, tuple[str | None, datetime]]
+) -> list[DeviceWrite]:
+    """What each stored snapshot writes to the devices table, given what the schools'
+    summaries held before the batch (`known`: UAI → (devices_digest, snapshot_at)).
+
+    - "list": the school's newest snapshot, with another device list than the one
+      stored: its rows are written (and the summary's `devices_at` moves to it);
+    - "none": the newest, with the list already stored: nothing to write;
+    - "missing": older than the school's newest (a backlog drained out of order, or
+      two snapshots of a school in one batch): only devices never seen are added.
+
+    PostgreSQL: the batch holds the summary rows of its schools locked from before
+    `known` was read until it commits, so no other batch can make it stale.
+    """
+    newest: dict[str, Derived] = {}
+    for derived, _ in items:  # the same tie rule as `_latest`: the later one wins
+        kept = newest.get(derived.uai)
+        if kept is None or kept.created_at <= derived.created_at:
+            newest[derived.uai] = derived
+    writes: list[DeviceWrite] = []
+    for derived, _ in items:
+        stored = known.get(derived.uai)
+        if newest[derived.uai] is not derived or (
+            stored is not None and derived.created_at < stored[1]
+        ):
+            writes.append("missing")
+        elif stored is not None and stored[0] == derived.summary["devices_digest"]:
+            writes.append("none")
+        else:
+            writes.append("list")
+    return writes
+
+
 def write_derived(
-    conn: Connection, items: Sequence[tuple[Derived, int]], also: Sequence[Part] = ()
+    conn: Connection,
+    items: Sequence[tuple[Derived, int]],
+    also: Sequence[Part] = (),
+    devices_written: Sequence[DeviceWrite] | None = None,
 ) -> None:
-    """`also`: other independent writes of the batch, sent in the same round trip."""
+    """`also`: other independent writes of the batch, sent in the same round trip.
+    `devices_written`: per item, from `device_writes` (None: every list written)."""
     if not items:
         execute_together(conn, [part for part in also if part[1]])
         return
+    writes = devices_written if devices_written is not None else ["list"] * len(items)
     rows_m = [{**m, "snapshot_id": sid} for d, sid in items for m in d.measurements]
-    rows_d = _latest([r for d, _ in items for r in d.devices], ("uai", "mac"), "reported_at")
+    listed = [(d, w) for (d, _), w in zip(items, writes, strict=True) if w != "none"]
+    rows_d = _latest(
+        [r for d, w in listed if w == "list" for r in d.devices], _DEVICE_KEY, "reported_at"
+    )
+    rows_new = _new_devices([r for d, w in listed if w == "missing" for r in d.devices], rows_d)
     rows_s = _latest(
-        [{**d.summary, "snapshot_id": sid} for d, sid in items], ("uai",), "snapshot_at"
+        [
+            {**d.summary, "snapshot_id": sid, "devices_at": d.created_at if w == "list" else None}
+            for (d, sid), w in zip(items, writes, strict=True)
+        ],
+        ("uai",),
+        "snapshot_at",
     )
     rows_a = _latest(
         [{**d.assessment, "snapshot_id": sid} for d, sid in items if d.assessment],
@@ -104,6 +156,7 @@ def write_derived(
         *also,
         _part(measurements, _insert_measurements, rows_m),
         _part(devices, _guarded_devices, rows_d),
+        _part(devices, _insert_new_devices, rows_new),
         _part(school_summary, _summary, rows_s),
         _part(assessments, _guarded_assessments, rows_a, name=_WRITTEN.name),
     ]
@@ -113,6 +166,20 @@ def write_derived(
     execute_together(conn, [part for part in parts if part is not None and part[1]])
     if rows_a and not postgres:
         _replace_criteria(conn, items, rows_a, None)
+
+
+_DEVICE_KEY = ("uai", "mac")
+
+
+def _new_devices(rows: list[dict[str, Any]], written: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Older snapshots' devices, one row per key, minus those a list of the batch
+    writes: two parts of one PostgreSQL statement must not touch the same row."""
+    if not rows:
+        return []
+    taken = set(map(itemgetter(*_DEVICE_KEY), written))
+    return [
+        r for r in _latest(rows, _DEVICE_KEY, "reported_at") if (r["uai"], r["mac"]) not in taken
+    ]
 
 
 def _insert_measurements(dialect: Dialect, source: Source) -> ClauseElement:
@@ -147,7 +214,16 @@ def _guarded(
     return result
 
 
-_guarded_devices = partial(_guarded, devices, ("uai", "mac"), "reported_at")
+_guarded_devices = partial(_guarded, devices, _DEVICE_KEY, "reported_at")
+
+
+def _insert_new_devices(dialect: Dialect, source: Source) -> ClauseElement:
+    stmt: ClauseElement = insert_rows(dialect, devices, source).on_conflict_do_nothing(
+        index_elements=list(_DEVICE_KEY)
+    )
+    return stmt
+
+
 # Which assessments this batch now holds decides whose criteria are replaced.
 _guarded_assessments = partial(
     _guarded, assessments, ("uai",), "assessed_at", returning=("uai", "snapshot_id")
@@ -269,6 +345,11 @@ def _summary(dialect: Dialect, source: Source) -> ClauseElement:
         for c in source
         if c not in ("uai", "last_seen_at")
     }
+    # The device list moves only with a snapshot whose rows were written (its
+    # `devices_at` is set; see `device_writes`).
+    listed = newer & base.excluded.devices_at.is_not(None)
+    for c in ("devices_digest", "devices_at"):
+        set_[c] = case((listed, base.excluded[c]), else_=table.c[c])
     set_["last_seen_at"] = case(
         (base.excluded.last_seen_at > table.c.last_seen_at, base.excluded.last_seen_at),
         else_=table.c.last_seen_at,

@@ -114,9 +114,8 @@ def school_view(engine: Engine, uai: str, now: datetime | None = None) -> School
             .order_by(snapshots.c.created_at.desc())
             .limit(TIMELINE),
         )
-    latest = summary.snapshot_at if summary is not None else None
     for device in device_rows:
-        device["in_latest"] = latest is None or device["reported_at"] >= latest
+        device["in_latest"] = _in_latest(device, summary)
     return SchoolView(
         school=dict(school._mapping),
         summary=dict(summary._mapping) if summary is not None else None,
@@ -126,3 +125,13 @@ def school_view(engine: Engine, uai: str, now: datetime | None = None) -> School
         agents=agent_rows,
         timeline=timeline,
     )
+
+
+def _in_latest(device: dict[str, Any], summary: Any) -> bool:
+    """Rows of the school's current device list carry its report time exactly; rows
+    only older snapshots listed carry theirs (see `derived_write.device_writes`)."""
+    if summary is None:
+        return True
+    if summary.devices_at is None:  # not reachable after migration 0005; kept safe
+        return bool(device["reported_at"] >= summary.snapshot_at)
+    return bool(device["reported_at"] == summary.devices_at)

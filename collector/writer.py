@@ -36,9 +36,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 
 from collector.bulk import Build, BulkStatement, Source, execute_together, insert_rows
-from collector.db import agents, nonces, snapshots, upsert_for
+from collector.db import agents, nonces, school_summary, snapshots, upsert_for
 from collector.derive import Derived
-from collector.derived_write import write_derived
+from collector.derived_write import device_writes, write_derived
 
 NONCE_PURGE_EVERY_S = 60.0
 
@@ -77,10 +77,11 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
     if not items:
         return []
     postgres = conn.dialect.name == "postgresql"
-    if postgres:  # the snapshots too, in the same statement
-        fresh_nonces, new_ids = _insert_nonces_and_snapshots(conn, items)
+    if postgres:  # the snapshots and the schools' device lists too, in the same statement
+        fresh_nonces, new_ids, known = _insert_nonces_and_snapshots(conn, items)
     else:
         fresh_nonces = _insert_nonces(conn, items)
+        known = _known_schools(conn, items)
     seen_nonces: set[tuple[str, str]] = set()
     first_by_key: dict[tuple[str, int], IngestItem] = {}
     results: list[IngestResult | None] = [None] * len(items)
@@ -111,17 +112,19 @@ def write_batch(conn: Connection, items: Sequence[IngestItem]) -> list[IngestRes
             same = stored_hash == item.body_sha256
             results[index] = IngestResult("duplicate" if same else "conflict", stored_id)
     touched = [item for item, r in zip(items, results, strict=True) if r and r.outcome != "replay"]
+    derived = [
+        (item.derived, r.snapshot_id)
+        for item, r in zip(items, results, strict=True)
+        if r is not None
+        and r.outcome == "stored"
+        and item.derived is not None
+        and r.snapshot_id is not None
+    ]
     write_derived(
         conn,
-        [
-            (item.derived, r.snapshot_id)
-            for item, r in zip(items, results, strict=True)
-            if r is not None
-            and r.outcome == "stored"
-            and item.derived is not None
-            and r.snapshot_id is not None
-        ],
+        derived,
         also=[(_TOUCH_AGENTS, _touch_rows(touched))],
+        devices_written=device_writes(derived, known),
     )
     return [result for result in results if result is not None]
 
@@ -206,9 +209,42 @@ def _insert_snapshots(conn: Connection, items: Sequence[IngestItem]) -> dict[tup
 _FRESH = table("fresh", column("agent_id"), column("nonce"))
 _STORED = table("stored", column("id"), column("agent_id"), column("seq"))
 _NONCES_AND_SNAPSHOTS_FINAL = (
-    "SELECT agent_id, nonce, NULL::bigint, NULL::bigint FROM fresh"
-    " UNION ALL SELECT agent_id, NULL, seq, id FROM stored"
+    "SELECT agent_id, nonce, NULL::bigint, NULL::bigint, NULL::timestamptz FROM fresh"
+    " UNION ALL SELECT agent_id, NULL, seq, id, NULL FROM stored"
+    " UNION ALL SELECT uai, devices_digest, NULL, NULL, snapshot_at FROM known"
 )
+Known = dict[str, tuple[str | None, datetime]]  # UAI → (devices_digest, snapshot_at)
+
+
+def _lock_known_schools(_dialect: Dialect, source: Source) -> ClauseElement:
+    """The batch's schools' summaries, locked in one order (UAI) for the transaction:
+    a concurrent batch of the same school waits here, before anything is decided."""
+    ss = school_summary
+    stmt: ClauseElement = (
+        select(ss.c.uai, ss.c.devices_digest, ss.c.snapshot_at)
+        .where(ss.c.uai == source["uai"])
+        .order_by(ss.c.uai)
+        .with_for_update(of=ss)
+    )
+    return stmt
+
+
+_KNOWN_SCHOOLS = BulkStatement({"uai": school_summary.c.uai.type}, _lock_known_schools, "known")
+
+
+def _school_rows(items: Sequence[IngestItem]) -> list[dict[str, Any]]:
+    return [{"uai": uai} for uai in sorted({item.uai for item in items})]
+
+
+def _known_schools(conn: Connection, items: Sequence[IngestItem]) -> Known:
+    """SQLite: the same, read in the writer's transaction (SQLite has one writer)."""
+    ss = school_summary
+    rows = conn.execute(
+        select(ss.c.uai, ss.c.devices_digest, ss.c.snapshot_at).where(
+            ss.c.uai.in_([row["uai"] for row in _school_rows(items)])
+        )
+    )
+    return {r.uai: (r.devices_digest, r.snapshot_at) for r in rows}
 
 
 def _insert_fresh_snapshots(dialect: Dialect, source: Source) -> ClauseElement:
@@ -250,8 +286,9 @@ _FRESH_SNAPSHOTS = BulkStatement(
 
 def _insert_nonces_and_snapshots(
     conn: Connection, items: Sequence[IngestItem]
-) -> tuple[set[tuple[str, str]], dict[tuple[str, int], int]]:
-    """(fresh nonces, new snapshot ids by (agent, seq)) in one round trip."""
+) -> tuple[set[tuple[str, str]], dict[tuple[str, int], int], Known]:
+    """(fresh nonces, new snapshot ids by (agent, seq), the schools' device lists)
+    in one round trip."""
     nonce_rows = [
         {"agent_id": i.agent_id, "nonce": i.nonce, "expires_at": i.nonce_expires_at} for i in items
     ]
@@ -264,12 +301,24 @@ def _insert_nonces_and_snapshots(
         snapshot_rows.append({**_snapshot_row(item), "nonce": item.nonce, "ord": index})
     rows = execute_together(
         conn,
-        [(_FRESH_NONCES, nonce_rows), (_FRESH_SNAPSHOTS, snapshot_rows)],
+        [
+            (_FRESH_NONCES, nonce_rows),
+            (_FRESH_SNAPSHOTS, snapshot_rows),
+            (_KNOWN_SCHOOLS, _school_rows(items)),
+        ],
         final=_NONCES_AND_SNAPSHOTS_FINAL,
     )
-    fresh = {(agent_id, nonce) for agent_id, nonce, seq, _ in rows if seq is None}
-    new_ids = {(agent_id, int(seq)): int(id_) for agent_id, _, seq, id_ in rows if seq is not None}
-    return fresh, new_ids
+    fresh: set[tuple[str, str]] = set()
+    new_ids: dict[tuple[str, int], int] = {}
+    known: Known = {}
+    for name, text_, seq, id_, at in rows:
+        if at is not None:
+            known[name] = (text_, at)
+        elif seq is not None:
+            new_ids[(name, int(seq))] = int(id_)
+        else:
+            fresh.add((name, text_))
+    return fresh, new_ids, known
 
 
 def _existing(

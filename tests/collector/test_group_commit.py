@@ -101,8 +101,9 @@ def test_a_failed_batch_acknowledges_nothing_it_did_not_store(
     original = derived_write.write_derived
     failures: list[int] = []
 
-    def fail_once(conn: Any, items: Any, also: Any = ()) -> None:
-        original(conn, items, also)  # rows written, then the transaction breaks before its commit
+    def fail_once(conn: Any, items: Any, also: Any = (), devices_written: Any = None) -> None:
+        # rows written, then the transaction breaks before its commit
+        original(conn, items, also, devices_written)
         if not failures:
             failures.append(len(items))
             raise RuntimeError("disk on fire")

@@ -103,3 +103,40 @@ def test_postgres_compresses_new_snapshot_bodies_with_lz4(postgres_cluster: Clus
         method = conn.exec_driver_sql("SELECT pg_column_compression(body) FROM snapshots").scalar()
     engine.dispose()
     assert method == ("lz4" if lz4 else "pglz")
+
+
+def test_device_list_columns_start_from_the_latest_snapshot(db_url: str) -> None:
+    """Migration 0005: a summary written before it says its devices are those of its
+    latest snapshot (as they were), with no digest, so the next snapshot writes its list."""
+    from sqlalchemy import select
+
+    from collector.db import school_summary
+    from collector.store import Store
+    from collector.writer import write_batch
+    from tests.collector.fill import ingest_item
+    from tests.collector.live import new_key, uai
+    from tests.collector.samples import sample_content
+
+    school, key = uai(790201), new_key()
+    engine = make_engine(db_url)
+    upgrade(engine, "0004")
+    Store(engine).add_agent(school, key.public_key_text)
+    first = ingest_item(key, school, 1, sample_content(2), created_at=NOW)
+    assert first.derived is not None
+    old_columns = {
+        k: v for k, v in first.derived.summary.items() if k not in ("devices_digest", "devices_at")
+    }
+    with engine.begin() as conn:
+        conn.execute(school_summary.insert().values(**old_columns, snapshot_id=1))
+    upgrade(engine)
+    query = select(school_summary.c.devices_digest, school_summary.c.devices_at)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(query).one()) == (None, NOW)
+    later = ingest_item(key, school, 2, sample_content(2), created_at=NOW.replace(hour=9))
+    with engine.begin() as conn:
+        write_batch(conn, [later])
+    assert later.derived is not None
+    with engine.connect() as conn:
+        digest, devices_at = conn.execute(query).one()
+    assert (digest, devices_at) == (later.derived.summary["devices_digest"], later.created_at)
+    engine.dispose()
