@@ -13,7 +13,9 @@ Unix socket only; Debian's postgresql package) or on the server named by
 (measurements, devices, assessment, school summary) in the same transaction.
 
 Starts `socle-collector serve` in a subprocess on loopback, enrols N agents with
-distinct Ed25519 keys, pre-signs their snapshots with the agent's own signer
+distinct Ed25519 keys, pre-signs their snapshots (a backlog, one per 15 minutes,
+whose device list changes every other snapshot as a discovery run moves the
+devices' last-seen time; `--static-devices`: never) with the agent's own signer
 (so the load generator spends its CPU on sending, not signing), then runs N
 concurrent agents, each on one keep-alive connection sending its snapshots in
 order, as a real agent does. A deliberately thin HTTP/1.1 client keeps the load
@@ -43,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -54,7 +56,7 @@ from sqlalchemy import func, select
 
 from agent.keys import AgentKey
 from agent.signing import signed_post
-from agent.snapshot import encode, make_snapshot
+from agent.snapshot import SnapshotContent, encode, make_snapshot
 from bench.cpu_meter import CpuMeter, CpuSplit
 from bench.ingest_reference import MODES as REFERENCE_MODES
 from bench.ingest_reference import write_keys
@@ -95,6 +97,7 @@ class Result:
     steady_ratio_to_verify: float | None = None
     rounds: int = 1
     steady_per_round: list[float] = field(default_factory=list)
+    device_lists_change: bool = True  # every other snapshot (see _backlog), or never
 
 
 def _raw(request: httpx.Request) -> bytes:
@@ -141,11 +144,36 @@ Plan = list[list[bytes]]  # per agent, its requests in order
 Keys = dict[str, tuple[str, str]]  # agent id → (public key text, UAI)
 
 
+SNAPSHOT_EVERY = timedelta(minutes=15)  # the agent's defaults (config/agent.example.toml)
+DISCOVERY_EVERY = timedelta(minutes=30)
+
+
+def _backlog(
+    content: SnapshotContent, per_agent: int, now: datetime, discovery: bool
+) -> list[tuple[datetime, SnapshotContent]]:
+    """An agent's backlog, oldest first, one snapshot per 15 minutes up to `now`. With
+    `discovery`, a discovery run every 30 minutes moves the devices' last-seen time,
+    so every other snapshot reports another device list, as a school's agent does;
+    without, every snapshot reports the same list (the collector then writes it once)."""
+    infra = content.inventory.infrastructure
+    backlog = []
+    listed = content
+    for seq in range(1, per_agent + 1):
+        created = now - (per_agent - seq) * SNAPSHOT_EVERY
+        if discovery and (seq == 1 or (seq - 1) * SNAPSHOT_EVERY % DISCOVERY_EVERY == timedelta(0)):
+            moved = [d.model_copy(update={"last_seen": created}) for d in infra]
+            inventory = content.inventory.model_copy(update={"infrastructure": moved})
+            listed = content.model_copy(update={"inventory": inventory})
+        backlog.append((created, listed))
+    return backlog
+
+
 def _prepare(
-    url: str, store: Store, agents: int, per_agent: int, devices: int
+    url: str, store: Store, agents: int, per_agent: int, devices: int, discovery: bool = True
 ) -> tuple[Plan, Keys]:
     content = sample_content(devices)
     now = datetime.now(UTC)
+    backlog = _backlog(content, per_agent, now, discovery)
     plan = []
     keys: Keys = {}
     for index in range(agents):
@@ -154,10 +182,8 @@ def _prepare(
         store.add_agent(school, key.public_key_text)
         keys[key.agent_id] = (key.public_key_text, school)
         bodies = [
-            encode(
-                make_snapshot(content, agent_id=key.agent_id, uai=school, seq=seq, created_at=now)
-            )
-            for seq in range(1, per_agent + 1)
+            encode(make_snapshot(listed, agent_id=key.agent_id, uai=school, seq=seq, created_at=at))
+            for seq, (at, listed) in enumerate(backlog, start=1)
         ]
         plan.append([_raw(signed_post(url + "/v1/snapshots", body, key)) for body in bodies])
     return plan, keys
@@ -310,12 +336,15 @@ def _round(
     workers: int,
     devices: int,
     reference: bool,
+    discovery: bool = True,
 ) -> list[Result]:
     """One round: new agents on `url_db`, the collector, then the references."""
     engine = make_engine(url_db)
     upgrade(engine)
     port = free_port()
-    plan, keys = _prepare(f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices)
+    plan, keys = _prepare(
+        f"http://{HOST}:{port}", Store(engine), agents, per_agent, devices, discovery
+    )
     dialect = url_db.split(":", 1)[0]
     command = _collector_command(url_db, port, workers)
     measured = _measure(command, port, workers, plan, tmp / "collector.log")
@@ -324,6 +353,7 @@ def _round(
         stored = int(conn.execute(query).scalar_one())
     engine.dispose()
     collector = _result("collector", dialect, workers, plan, devices, measured, stored)
+    collector.device_lists_change = discovery
     results = [collector]
     if reference:
         keys_path = tmp / "keys.json"
@@ -332,6 +362,7 @@ def _round(
             command = _reference_command(mode, keys_path, port, workers)
             measured = _measure(command, port, workers, plan, tmp / f"{mode}.log")
             results.append(_result(mode, "none", workers, plan, devices, measured, 0))
+            results[-1].device_lists_change = discovery
         rates = {r.server: r.snapshots_per_s for r in results}
         collector.ratio_to_http = round(collector.snapshots_per_s / rates["http"], 3)
         collector.ratio_to_verify = round(collector.snapshots_per_s / rates["verify"], 3)
@@ -381,6 +412,7 @@ def _combine(rounds: list[Result]) -> Result:
         steady_ratio_to_verify=_median([r.steady_ratio_to_verify for r in rounds]),
         rounds=len(rounds),
         steady_per_round=[r.steady_per_s for r in rounds],
+        device_lists_change=first.device_lists_change,
     )
 
 
@@ -392,6 +424,7 @@ def run(
     devices: int,
     reference: bool = True,
     rounds: int = 3,
+    discovery: bool = True,
 ) -> list[Result]:
     """`rounds` rounds of the collector then (with `reference`) the two references, each
     round on a database from `new_database`; medians per server.
@@ -404,7 +437,9 @@ def run(
     for index in range(rounds):
         with tempfile.TemporaryDirectory(prefix="socle-bench-") as tmp_name:
             tmp = Path(tmp_name)
-            results = _round(new_database(tmp), tmp, agents, per_agent, workers, devices, reference)
+            results = _round(
+                new_database(tmp), tmp, agents, per_agent, workers, devices, reference, discovery
+            )
         per_round.append(results)
         steady = ", ".join(f"{r.server} {r.steady_per_s:.0f}/s" for r in results)
         print(f"round {index + 1}/{rounds}: {steady}", file=sys.stderr, flush=True)
@@ -438,6 +473,10 @@ def _print_table(results: list[Result]) -> None:
         ("concurrent agents", [r.agents for r in results]),
         ("snapshots sent", [f"{r.snapshots} in {r.rounds} rounds" for r in results]),
         ("body (gzip)", [f"{r.body_bytes_gzip} B, {r.devices_per_snapshot} dev" for r in results]),
+        (
+            "device list changes",
+            ["every 2nd" if r.device_lists_change else "never" for r in results],
+        ),
         ("wall time", [f"{r.seconds:.2f} s" for r in results]),
         ("2xx / s", [f"{r.snapshots_per_s:.0f}" for r in results]),
         ("2xx / s, all agents busy", [f"{r.steady_per_s:.0f}" for r in results]),
@@ -479,12 +518,18 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds per backend, medians reported (3)"
     )
+    parser.add_argument(
+        "--static-devices",
+        action="store_true",
+        help="every snapshot lists the same devices (default: a discovery run every\n"
+        "30 min moves their last-seen time, so every other snapshot's list differs)",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args()
     reference = not args.no_reference
     results: list[Result] = []
     common = (args.agents, args.per_agent)
-    tail = (args.devices, reference, args.rounds)
+    tail = (args.devices, reference, args.rounds, not args.static_devices)
     if args.database:
         database: str = args.database
         results += run(lambda _tmp: database, *common, args.workers, *tail)
