@@ -2,7 +2,8 @@
 
 "Latest" tables (devices, assessments, school summary) keep the state reported by
 the most recent snapshot by the agent's clock, so a backlog drained out of order
-never overwrites newer facts with older ones. A handful of statements per batch,
+never overwrites newer facts with older ones; a school's device rows are rewritten
+only when its newest snapshot lists other devices (`device_writes`). A handful of statements per batch,
 whatever its size: rows are merged per key in Python first (one INSERT may not
 touch the same row twice on PostgreSQL) and sorted, so concurrent writers (several
 uvicorn workers or instances) lock rows in the same order and cannot deadlock.

@@ -5,15 +5,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 
 from agent.keys import AgentKey
 from agent.snapshot import Snapshot, SnapshotContent, encode, make_snapshot
 from collector.config import AlertSettings
+from collector.db import make_engine
 from collector.derive import derive
+from collector.migrate import upgrade
+from collector.store import Store
 from collector.writer import IngestItem
 from tests.collector.live import LiveCollector
 from tests.collector.samples import hand_signed, sample_content
@@ -155,3 +161,15 @@ def ingest_item(
         skew_s=0.0,
         derived=derive(snapshot, received_at=received, skew_s=0.0, alerts=AlertSettings()),
     )
+
+
+@contextmanager
+def engine_with_agent(db_url: str, school: str, key: AgentKey) -> Iterator[Engine]:
+    """A migrated database with `key` enrolled for `school` (tests that write batches)."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    Store(engine).add_agent(school, key.public_key_text)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -22,7 +22,7 @@ from collector.migrate import upgrade
 from collector.school_query import school_view
 from collector.store import Store
 from collector.writer import IngestItem, write_batch
-from tests.collector.fill import ingest_item
+from tests.collector.fill import engine_with_agent, ingest_item
 from tests.collector.live import new_key, uai
 from tests.collector.samples import sample_content
 
@@ -33,11 +33,8 @@ T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    Store(engine).add_agent(SCHOOL, KEY.public_key_text)
-    yield engine
-    engine.dispose()
+    with engine_with_agent(db_url, SCHOOL, KEY) as engine:
+        yield engine
 
 
 def _with_devices(content: SnapshotContent, infra: list[InfrastructureDevice]) -> SnapshotContent:

@@ -15,11 +15,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from collector.db import make_engine, snapshots
-from collector.migrate import upgrade
-from collector.store import Store
+from collector.db import snapshots
 from collector.writer import IngestItem, IngestResult, write_batch
-from tests.collector.fill import ingest_item
+from tests.collector.fill import engine_with_agent, ingest_item
 from tests.collector.live import new_key, uai
 from tests.collector.samples import sample_content
 
@@ -30,11 +28,8 @@ KEY = new_key()
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    Store(engine).add_agent(SCHOOL, KEY.public_key_text)
-    yield engine
-    engine.dispose()
+    with engine_with_agent(db_url, SCHOOL, KEY) as engine:
+        yield engine
 
 
 def _item(seq: int, devices: int = 2) -> IngestItem:
