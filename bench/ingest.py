@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.ingest [--agents 50] [--per-agent 100] [--devices 20]
                                      [--backends sqlite,postgres] [--sqlite-workers 1]
                                      [--postgres-workers 2] [--database URL]
-                                     [--rounds 3] [--no-reference] [--json]
+                                     [--rounds 3] [--no-reference] [--static-devices]
+                                     [--json]
 
 With `--database URL` the rounds run against that database (`--workers`; new agents
 each round); otherwise per backend: SQLite in a new temporary file each round, and
