@@ -224,7 +224,6 @@ def derive(
         "clock_synchronised": health.clock_synchronised,
         "clock_skew_s": skew,
         "last_errors": "\n".join(health.last_errors)[:MAX_ERRORS_TEXT],
-        "devices_at": created,  # kept only when this snapshot's device rows are written
     }
     if has_nul:  # the caller knows when the raw JSON has no "\u0000": skip the scan
         measurements = [_clean(r) for r in measurements]

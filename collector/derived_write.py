@@ -139,7 +139,7 @@ def write_derived(
     )
     rows_new = _new_devices([r for d, w in listed if w == "missing" for r in d.devices], rows_d)
     rows_s = _latest(
-        [
+        [  # devices_at: the report time of the rows this snapshot writes, if it writes its list
             {**d.summary, "snapshot_id": sid, "devices_at": d.created_at if w == "list" else None}
             for (d, sid), w in zip(items, writes, strict=True)
         ],
